@@ -291,6 +291,9 @@ class Corpus:
             relative = f"audio/{track}.flac"
             target = folder / relative
             if self._audio is not None:
+                if not np.all(np.isfinite(self._audio[index])):
+                    raise CorpusError(f"track {str(track)!r}: audio contains NaN or infinite samples; "
+                                      f"cannot save it. Fix: check the code that made this audio.")
                 soundfile.write(target, self._audio[index], self.sample_rate, subtype="PCM_16")
             elif self.root is not None and (self.root / self.audio_paths[index]).resolve() != target.resolve():
                 import shutil
