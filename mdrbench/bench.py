@@ -38,7 +38,7 @@ class EvaluationSets:
     """The fixed triplets every model of one benchmark is scored on (drawn once, from the test split)."""
 
     tag_triplets: dict[str, np.ndarray]      # category -> (m, 3) track indices into the test subset
-    track_triplets: np.ndarray               # (m, 5) anchor track, anchor start, positive start, negative track, negative start
+    track_triplets: np.ndarray               # (m, 5): see sample_track_triplets
     human: pd.DataFrame                      # Dim-Sim schema
 
 
