@@ -140,8 +140,9 @@ def evaluate_run(result, corpus: Corpus, features, sets: EvaluationSets, size: S
     human = dimsim.triplet_indices(sets.human, corpus)
     hop_seconds = features.settings.hop_length / features.settings.sample_rate
     human_embeddings = [
-        embed_excerpts(model, features, indices, np.clip(np.round(starts / features.settings.hop_length),
-                                                         0, features.lengths[indices] - n_frames).astype(int))
+        embed_excerpts(model, features, indices,
+                       np.clip(np.round(starts / features.settings.hop_length), 0,
+                               np.maximum(features.lengths[indices] - n_frames, 0)).astype(int))
         for indices, starts in ((human[0], human[3]), (human[1], human[4]), (human[2], human[5]))
     ]
     human_accuracy = metrics.triplet_accuracy(*human_embeddings)
