@@ -42,6 +42,44 @@ class EvaluationSets:
     human: pd.DataFrame                      # Dim-Sim schema
 
 
+@dataclass
+class Run:
+    """One finished benchmark run, loaded back: its metrics, training history and test-set arrays."""
+
+    folder: Path
+    result: dict
+    history: dict
+    test_embeddings: np.ndarray
+    test_tag_scores: np.ndarray
+    test_track_ids: np.ndarray
+    _model: object = None
+
+    @property
+    def model(self):
+        """The trained model (loaded from model.keras on first use)."""
+        if self._model is None:
+            from mdrbench.train import load_trained
+
+            self._model, _ = load_trained(self.folder)
+        return self._model
+
+
+def load_run(out_dir: str | Path, config: str, seed: int = 0) -> Run:
+    """A finished run of ``mdrbench bench`` (or :func:`run_benchmark`) read back from ``out_dir``."""
+    folder = Path(out_dir) / "runs" / config / f"seed{seed}"
+    result = load_result(folder)
+    if result is None:
+        raise FileNotFoundError(f"{folder} holds no finished run; run `mdrbench bench --out {out_dir}` "
+                                f"(or mdrbench.bench.run_benchmark) first.")
+    history = json.loads((folder / "history.json").read_text()) if (folder / "history.json").exists() else {}
+
+    def array(name):
+        return np.load(folder / name, allow_pickle=False)
+
+    return Run(folder, result, history, array("test_embeddings.npy"), array("test_tag_scores.npy"),
+               array("test_track_ids.npy"))
+
+
 def triplets_per_notion(size: Size) -> int:
     """The paper draws 40,000 triplets per notion from 28,435 test tracks; we scale with the test set."""
     return int(min(40000, max(500, 4 * size.n_tracks)))
@@ -139,9 +177,9 @@ def evaluate_run(result, corpus: Corpus, features, sets: EvaluationSets, size: S
 
     human = dimsim.triplet_indices(sets.human, corpus)
     hop_seconds = features.settings.hop_length / features.settings.sample_rate
-    human_embeddings = [
+    human_embeddings = [  # clip starts are in seconds; the nearest frame, kept inside the track
         embed_excerpts(model, features, indices,
-                       np.clip(np.round(starts / features.settings.hop_length), 0,
+                       np.clip(np.round(starts / hop_seconds), 0,
                                np.maximum(features.lengths[indices] - n_frames, 0)).astype(int))
         for indices, starts in ((human[0], human[3]), (human[1], human[4]), (human[2], human[5]))
     ]

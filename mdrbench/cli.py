@@ -107,9 +107,13 @@ def _corpus(args) -> None:
             raise CommandError(f"{args.out} exists and is not empty; choose a new --out folder.")
         if args.tracks is not None and args.tracks < 10:
             raise CommandError("--tracks must be at least 10 (the splits need tracks in each).")
-        from mdrbench.synth import ensure_corpus
+        import os
 
-        corpus = ensure_corpus(args.size, seed=args.seed, root=args.out, n_jobs=args.jobs, n_tracks=args.tracks)
+        from mdrbench.synth import synthesize
+
+        jobs = args.jobs or os.cpu_count() or 1
+        corpus = synthesize(args.size, seed=args.seed, n_tracks=args.tracks, n_jobs=jobs, progress=True)
+        corpus = corpus.save(args.out, progress=True)
         print(corpus)
         print(f"written to {args.out}")
     else:
