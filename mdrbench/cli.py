@@ -242,9 +242,11 @@ def _search(args) -> None:
                                f"(e.g. {', '.join(track_ids[:3])}).")
         from mdrbench.metrics import nearest_neighbors
 
+        # Ask for one more than k: the query itself is among the candidates and is dropped.
+        candidates = nearest_neighbors(embeddings, min(args.k + 1, len(embeddings)),
+                                       queries=embeddings[matches[:1]], exclude_self=False)[0]
+        neighbours = [n for n in candidates if n != matches[0]][: args.k]
         unit = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
-        neighbours = nearest_neighbors(unit, args.k, queries=unit[matches], exclude_self=False)[0]
-        neighbours = [n for n in neighbours if n != matches[0]][: args.k]
         similarities = unit[neighbours] @ unit[matches[0]]
         print(f"nearest to {args.query} ({args.subspace or 'complete'} space):")
         for index, similarity in zip(neighbours, similarities, strict=True):

@@ -1,0 +1,756 @@
+"""Evaluation metrics of the paper's four tasks: retrieval (R@K), auto-tagging (AUC), triplet prediction and
+training time, plus single-label retrieval scores (precision@1, MAP@R) and a linear-probe disentanglement matrix.
+
+Every function takes numpy arrays and returns plain numbers, dicts or pandas DataFrames (scikit-learn style).
+Similarity is always cosine similarity, computed as ``(a . b) * (1/|a|) * (1/|b|)``:
+
+- a zero-norm embedding (e.g. a silent excerpt through a ReLU head) has cosine 0 with everything, instead of
+  NaN, so it neither wins nor crashes a ranking;
+- the dot product is taken on the raw vectors and scaled afterwards, element by element, so each similarity
+  does not depend on how the queries are cut into chunks (exactly so for integer-valued embeddings);
+- non-finite embeddings (NaN or inf) raise ``ValueError`` naming how many rows are affected.
+
+Nearest neighbours are ranked by decreasing similarity; **ties are broken by the lower database index**, so
+every ranking (and every metric built on it) is deterministic. The search is chunked and uses a top-k
+selection (``torch.topk``, with the tie rule restored exactly) per chunk instead of a full sort; a set
+searched against itself computes each block of the symmetric similarity matrix once. The paper's whole
+28,435-track test set takes about 100 MB instead of 9 GB (see ``benchmarks/bench_recall.py``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from mdrbench.corpus import CATEGORIES
+
+# A chunk's similarity block holds at most this many entries (float32: 32 MB).
+_CHUNK_ENTRIES = 2**23
+# Up to this k, a database searched against itself uses the symmetric block search (half the matrix
+# products; it keeps a running (n, k) top-k list, so large k, e.g. MAP@R's, use the row-chunk search).
+_SYMMETRIC_MAX_K = 64
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Input checks and nearest neighbours
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _as_embeddings(embeddings, name: str = "embeddings") -> np.ndarray:
+    """Float32 (n, d) array; raises ValueError on wrong shape or non-finite rows."""
+    array = np.asarray(embeddings)
+    if array.ndim != 2:
+        raise ValueError(f"{name} must have shape (n, d); got shape {array.shape}. "
+                         f"Fix: stack one embedding vector per row.")
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise ValueError(f"{name} must be numeric; got dtype {array.dtype}.")
+    array = array.astype(np.float32, copy=False)
+    bad_rows = ~np.isfinite(array).all(axis=1)
+    if bad_rows.any():
+        raise ValueError(
+            f"{name}: {int(bad_rows.sum())} of {len(array)} rows contain NaN or inf "
+            f"(first at row {int(np.argmax(bad_rows))}). Fix: find why the model produced them (a diverged "
+            f"training run, a silent excerpt divided by a zero norm) or drop those rows (and their labels) "
+            f"before evaluating.")
+    return array
+
+
+def _inverse_norms(array: np.ndarray) -> np.ndarray:
+    """1/|x| per row, 0 for zero rows (so their cosine with anything is 0)."""
+    norms = np.linalg.norm(array, axis=1)
+    inverse = np.zeros_like(norms)
+    np.divide(1.0, norms, out=inverse, where=norms > 0)
+    return inverse.astype(np.float32)
+
+
+def _cosine_block(queries, query_inverse_norms, database, database_inverse_norms) -> np.ndarray:
+    """Cosine similarity (n_queries, n_database), scaled after the dot product (see the module docstring).
+
+    The scale is the outer product of the inverse norms, so that entry (i, j) and entry (j, i) of a transposed
+    block are bit-identical (a * b == b * a in IEEE arithmetic; (d * a) * b == (d * b) * a is not).
+    """
+    similarity = queries @ database.T
+    similarity *= query_inverse_norms[:, None] * database_inverse_norms[None, :]
+    return similarity
+
+
+def _top_k_rows(similarity: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k largest entries of every row, best first, ties by lower column index.
+
+    Returns (values, columns), both (c, k), for a similarity block (c, n).
+
+    ``torch.topk`` picks k winners per row without a full sort, but its choice among equal values is not
+    specified. So the winners are re-sorted by (similarity desc, index asc), and the rare rows where more
+    entries equal the k-th value than fit (a tie across the cut) are redone exactly: everything above the
+    cut is in, and the lowest-indexed entries at the cut fill the remaining places.
+    """
+    values, columns = torch.topk(torch.from_numpy(similarity), k, dim=1, sorted=False)
+    values, columns = values.numpy(), columns.numpy()
+    threshold = values.min(axis=1)
+    ambiguous = np.nonzero(np.count_nonzero(similarity >= threshold[:, None], axis=1) > k)[0]
+    if ambiguous.size:
+        rows = similarity[ambiguous]
+        cut = threshold[ambiguous, None]
+        above, at_cut = rows > cut, rows == cut
+        places_left = k - above.sum(axis=1)
+        at_cut &= np.cumsum(at_cut, axis=1) <= places_left[:, None]
+        fixed = np.nonzero(above | at_cut)[1].reshape(len(ambiguous), k)  # row-major: ascending columns
+        columns = columns.copy()
+        columns[ambiguous] = fixed
+        values = values.copy()
+        values[ambiguous] = np.take_along_axis(rows, fixed, axis=1)
+    order = np.lexsort((columns, -values), axis=1)
+    return np.take_along_axis(values, order, axis=1), np.take_along_axis(columns, order, axis=1)
+
+
+def _default_chunk_size(n_database: int) -> int:
+    return max(1, _CHUNK_ENTRIES // max(n_database, 1))
+
+
+def _neighbor_chunks(embeddings, k: int, queries=None, exclude_self: bool = True,
+                     chunk_size: int | None = None) -> Iterator[tuple[int, int, np.ndarray]]:
+    """Yield (start, stop, neighbours (stop - start, k)) over consecutive chunks of the queries."""
+    database = _as_embeddings(embeddings)
+    if queries is None:
+        query_array = database
+    else:
+        query_array = _as_embeddings(queries, "queries")
+        exclude_self = False  # separate query vectors are not rows of the database
+        if query_array.shape[1] != database.shape[1]:
+            raise ValueError(f"queries have {query_array.shape[1]} dimensions but embeddings have "
+                             f"{database.shape[1]}; embed both with the same model.")
+    available = len(database) - int(exclude_self)
+    if not isinstance(k, int | np.integer) or k < 1:
+        raise ValueError(f"k must be a positive integer; got {k!r}.")
+    if k > available:
+        raise ValueError(f"k={k} but only {available} database items can be neighbours"
+                         f"{' (the query itself is excluded)' if exclude_self else ''}. Fix: lower k.")
+    if chunk_size is not None and int(chunk_size) < 1:
+        raise ValueError(f"chunk_size must be >= 1; got {chunk_size}.")
+    database_inverse = _inverse_norms(database)
+    if queries is None and k <= _SYMMETRIC_MAX_K:
+        # Square blocks: the default holds about _CHUNK_ENTRIES similarities per block.
+        block = int(np.sqrt(_CHUNK_ENTRIES)) if chunk_size is None else int(chunk_size)
+        yield from _symmetric_chunks(database, database_inverse, k, exclude_self, block)
+        return
+    chunk_size = _default_chunk_size(len(database)) if chunk_size is None else int(chunk_size)
+    query_inverse = database_inverse if queries is None else _inverse_norms(query_array)
+    for start in range(0, len(query_array), chunk_size):
+        stop = min(start + chunk_size, len(query_array))
+        similarity = _cosine_block(query_array[start:stop], query_inverse[start:stop], database, database_inverse)
+        if exclude_self:
+            similarity[np.arange(stop - start), np.arange(start, stop)] = -np.inf
+        yield start, stop, _top_k_rows(similarity, k)[1]
+
+
+def _symmetric_chunks(database, inverse_norms, k, exclude_self, block):
+    """Self-search over square blocks using sim(i, j) == sim(j, i): each off-diagonal block is computed once.
+
+    Blocks (i, j) with j >= i are visited row block by row block; block (i, j) updates the running top-k of
+    rows i directly and of rows j through its transpose. Every row's list is the exact top-k under the
+    order (similarity desc, index asc), because merging exact per-block top-k lists under that total order
+    is exact. Row block i is final (and yielded) once its blocks j >= i are done.
+    """
+    n = len(database)
+    best_values = np.full((n, k), -np.inf, dtype=np.float32)
+    best_columns = np.full((n, k), n, dtype=np.int64)  # sentinel index n loses every tie at -inf
+
+    def merge(rows: slice, similarity: np.ndarray, column_offset: int):
+        values, columns = _top_k_rows(similarity, min(k, similarity.shape[1]))
+        values = np.concatenate([best_values[rows], values], axis=1)
+        columns = np.concatenate([best_columns[rows], columns + column_offset], axis=1)
+        order = np.lexsort((columns, -values), axis=1)[:, :k]
+        best_values[rows] = np.take_along_axis(values, order, axis=1)
+        best_columns[rows] = np.take_along_axis(columns, order, axis=1)
+
+    for row_start in range(0, n, block):
+        rows = slice(row_start, min(row_start + block, n))
+        for column_start in range(row_start, n, block):
+            columns = slice(column_start, min(column_start + block, n))
+            similarity = _cosine_block(database[rows], inverse_norms[rows], database[columns], inverse_norms[columns])
+            if column_start == row_start:
+                if exclude_self:
+                    np.fill_diagonal(similarity, -np.inf)
+                merge(rows, similarity, column_start)
+            else:
+                merge(rows, similarity, column_start)
+                merge(columns, np.ascontiguousarray(similarity.T), row_start)
+        yield rows.start, rows.stop, best_columns[rows].copy()
+
+
+def nearest_neighbors(embeddings, k: int, queries=None, exclude_self: bool = True,
+                      chunk_size: int | None = None) -> np.ndarray:
+    """Indices of the k nearest database items by cosine similarity, best first.
+
+    Args:
+        embeddings: database, shape (n, d).
+        k: number of neighbours.
+        queries: optional separate query vectors, shape (n_queries, d). When None, every database row is a
+            query in turn.
+        exclude_self: when the queries are the database rows, leave each query out of its own neighbours.
+            Ignored (no exclusion) when ``queries`` is given: those vectors are not database rows, and a
+            duplicate of a query in the database is a legitimate first hit.
+        chunk_size: queries per chunk; None picks about 2**23 similarities per chunk (32 MB). For a
+            database searched against itself with k <= 64, chunks are square blocks of this many rows and
+            each block pair is computed once (the similarity is symmetric).
+
+    Returns:
+        int64 array (n_queries, k) of database row indices. Ties in similarity are broken by lower index.
+    """
+    parts = [neighbors for _, _, neighbors in _neighbor_chunks(embeddings, k, queries, exclude_self, chunk_size)]
+    if not parts:
+        return np.zeros((0, k), dtype=np.int64)
+    return np.concatenate(parts).astype(np.int64, copy=False)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Similarity retrieval (multi-label R@K) and single-label retrieval (precision@1, MAP@R)
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _as_multi_hot(labels, n_rows: int, name: str = "labels") -> np.ndarray:
+    array = np.asarray(labels)
+    if array.ndim != 2 or len(array) != n_rows:
+        raise ValueError(f"{name} must be a multi-hot matrix of shape ({n_rows}, n_tags); got {array.shape}.")
+    if not np.isin(array, (0, 1)).all():
+        raise ValueError(f"{name} must contain only 0/1 (or booleans). Fix: binarize the tag matrix.")
+    return array.astype(bool)
+
+
+def recall_at_k(embeddings, labels, ks: Sequence[int] = (1, 2, 4, 8),
+                chunk_size: int | None = None) -> dict[int, float]:
+    """Multi-label recall@K of the paper (Eq. 12): the fraction of a query's tags covered by its K neighbours.
+
+    For query q with tag set y_q and K nearest neighbours (cosine, the query itself excluded, ties by lower
+    index) with tag sets y_1..y_K::
+
+        R@K = mean over q of |y_q ∩ (y_1 ∪ ... ∪ y_K)| / |y_q|
+
+    Queries without any tag are left out of the mean (their fraction is 0/0) but stay in the database as
+    possible neighbours. The result is non-decreasing in K and lies in [0, 1].
+
+    Args:
+        embeddings: (n, d).
+        labels: multi-hot (n, n_tags).
+        ks: the K values.
+        chunk_size: queries per chunk, see :func:`nearest_neighbors`.
+
+    Returns:
+        {K: R@K} for every K in ``ks``.
+    """
+    embeddings = _as_embeddings(embeddings)
+    labels = _as_multi_hot(labels, len(embeddings))
+    ks = sorted({int(k) for k in ks})
+    if not ks or ks[0] < 1:
+        raise ValueError(f"ks must be positive integers; got {ks}.")
+    tag_counts = labels.sum(axis=1)
+    has_tags = tag_counts > 0
+    if not has_tags.any():
+        raise ValueError("no query has any tag, so R@K is undefined. Fix: pass the multi-hot tag matrix of "
+                         "the evaluated tracks (at least one tag on some track).")
+    columns = np.array(ks) - 1
+    covered_sum = np.zeros(len(ks))
+    for start, stop, neighbors in _neighbor_chunks(embeddings, ks[-1], exclude_self=True, chunk_size=chunk_size):
+        keep = has_tags[start:stop]
+        neighbors = neighbors[keep]
+        union = np.logical_or.accumulate(labels[neighbors], axis=1)[:, columns, :]  # (c, len(ks), n_tags)
+        covered = (union & labels[start:stop][keep][:, None, :]).sum(axis=2)
+        covered_sum += (covered / tag_counts[start:stop][keep][:, None]).sum(axis=0)
+    return {k: float(total / has_tags.sum()) for k, total in zip(ks, covered_sum, strict=True)}
+
+
+def _encode_single_labels(labels, n_rows: int) -> np.ndarray:
+    array = np.asarray(labels)
+    if array.ndim != 1 or len(array) != n_rows:
+        raise ValueError(f"labels must be one label per row, shape ({n_rows},); got {array.shape}. "
+                         f"For multi-hot tags use recall_at_k.")
+    if pd.isna(array).any():
+        raise ValueError(f"labels contain {int(pd.isna(array).sum())} missing values. Fix: drop those rows.")
+    return np.unique(array, return_inverse=True)[1].reshape(-1)
+
+
+def _retrieval_scores(embeddings, labels, chunk_size=None) -> tuple[float, float, int]:
+    """(precision@1, MAP@R, number of scored queries) for single labels; shared by the public functions."""
+    embeddings = _as_embeddings(embeddings)
+    codes = _encode_single_labels(labels, len(embeddings))
+    relevant = np.bincount(codes)[codes] - 1  # R: other items with the same label
+    scored = relevant > 0
+    if not scored.any():
+        raise ValueError("every label occurs only once, so no query has a relevant item. Fix: evaluate on a "
+                         "set where labels repeat.")
+    max_relevant = int(relevant.max())
+    ranks = np.arange(1, max_relevant + 1)
+    hits_at_1 = 0.0
+    average_precision_sum = 0.0
+    for start, stop, neighbors in _neighbor_chunks(embeddings, max_relevant, chunk_size=chunk_size):
+        keep = scored[start:stop]
+        query_codes = codes[start:stop][keep]
+        query_relevant = relevant[start:stop][keep]
+        is_hit = codes[neighbors[keep]] == query_codes[:, None]
+        hits_at_1 += is_hit[:, 0].sum()
+        is_hit &= ranks[None, :] <= query_relevant[:, None]  # only the first R neighbours count
+        precision = np.cumsum(is_hit, axis=1) / ranks[None, :]
+        average_precision_sum += ((precision * is_hit).sum(axis=1) / query_relevant).sum()
+    n_scored = int(scored.sum())
+    return float(hits_at_1 / n_scored), float(average_precision_sum / n_scored), n_scored
+
+
+def precision_at_1(embeddings, labels, chunk_size: int | None = None) -> float:
+    """Fraction of queries whose nearest neighbour (cosine, self excluded) has the same label.
+
+    Args:
+        embeddings: (n, d).
+        labels: (n,) one label per row (ints or strings).
+
+    Queries whose label occurs only once are left out, as in pytorch-metric-learning's AccuracyCalculator.
+    """
+    return _retrieval_scores(embeddings, labels, chunk_size)[0]
+
+
+def map_at_r(embeddings, labels, chunk_size: int | None = None) -> float:
+    """MAP@R (Musgrave et al., "A Metric Learning Reality Check", 2020), as in pytorch-metric-learning.
+
+    For a query with R other items of its label and its R nearest neighbours (cosine, self excluded)::
+
+        MAP@R = mean over queries of (1/R) * sum_{i=1..R} P(i) * rel(i)
+
+    with P(i) the precision among the first i neighbours and rel(i) = 1 when the i-th neighbour shares the
+    label. Queries whose label occurs only once (R = 0) are left out.
+
+    Args:
+        embeddings: (n, d).
+        labels: (n,) one label per row.
+    """
+    return _retrieval_scores(embeddings, labels, chunk_size)[1]
+
+
+def category_retrieval_scores(embeddings, factor_labels: Mapping[str, Sequence] | pd.DataFrame,
+                              subspace_slices: Mapping[str, slice] | None = None) -> pd.DataFrame:
+    """Precision@1 and MAP@R with each category's single label (e.g. the synthetic corpus's clean factors).
+
+    Args:
+        embeddings: (n, d).
+        factor_labels: {category: (n,) labels}, or a DataFrame with one column per category.
+        subspace_slices: optional {category: slice}; when given, each category is scored in its own
+            sub-space (e.g. from :func:`mdrbench.subspaces.subspace_slices`) instead of the complete space.
+
+    Returns:
+        DataFrame indexed by category with columns precision_at_1, map_at_r, n_queries.
+    """
+    embeddings = _as_embeddings(embeddings)
+    rows = {}
+    for category, values in factor_labels.items():
+        space = embeddings
+        if subspace_slices is not None:
+            if category not in subspace_slices:
+                raise ValueError(f"no sub-space for category {category!r}; subspace_slices has "
+                                 f"{sorted(subspace_slices)}.")
+            space = embeddings[:, subspace_slices[category]]
+        p_at_1, mean_ap, n_queries = _retrieval_scores(space, np.asarray(values))
+        rows[category] = {"precision_at_1": p_at_1, "map_at_r": mean_ap, "n_queries": n_queries}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("category")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Auto-tagging: ROC-AUC and PR-AUC, tag prototypes for metric-learning models
+# --------------------------------------------------------------------------------------------------------------
+
+
+def tag_auc(scores, labels, categories: Sequence[str] | None = None,
+            tag_names: Sequence[str] | None = None) -> dict:
+    """Macro ROC-AUC and PR-AUC (average precision) over tags, overall and per category.
+
+    A tag without positives or without negatives among the evaluated tracks has no AUC; it is skipped (left
+    out of every mean) and listed in ``skipped_tags``. A tag whose score column is entirely NaN (e.g. a
+    prototype that had no training tracks, see :func:`tag_prototypes`) is skipped the same way; partial NaN
+    scores raise ValueError.
+
+    Args:
+        scores: (n, n_tags) higher = more likely.
+        labels: multi-hot (n, n_tags).
+        categories: optional (n_tags,) category of every tag, for the per-category table.
+        tag_names: optional (n_tags,) names used in ``per_tag`` and ``skipped_tags`` (default: column index).
+
+    Returns:
+        dict with
+        ``roc_auc`` and ``pr_auc``: macro means over the evaluated tags (floats);
+        ``per_category``: DataFrame indexed by category, columns roc_auc, pr_auc, n_tags (evaluated tags);
+        empty when ``categories`` is None;
+        ``per_tag``: DataFrame indexed by tag, columns category, roc_auc, pr_auc, n_positives, n_negatives
+        (NaN AUCs for skipped tags);
+        ``skipped_tags``: list of the skipped tags' names.
+    """
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim != 2:
+        raise ValueError(f"scores must have shape (n, n_tags); got {scores.shape}.")
+    labels = _as_multi_hot(labels, len(scores))
+    n_tags = scores.shape[1]
+    if labels.shape[1] != n_tags:
+        raise ValueError(f"scores have {n_tags} tags but labels have {labels.shape[1]}.")
+    for name, values in (("categories", categories), ("tag_names", tag_names)):
+        if values is not None and len(values) != n_tags:
+            raise ValueError(f"{name} has {len(values)} entries for {n_tags} tags; give one per tag.")
+    names = list(range(n_tags)) if tag_names is None else list(tag_names)
+    all_nan = np.isnan(scores).all(axis=0)
+    partly_nan = np.isnan(scores).any(axis=0) & ~all_nan
+    if partly_nan.any():
+        bad = [names[i] for i in np.nonzero(partly_nan)[0]]
+        raise ValueError(f"scores of tags {bad} contain NaN for some tracks. Fix: check the model outputs "
+                         f"(non-finite embeddings) before computing AUC.")
+    n_positives = labels.sum(axis=0)
+    n_negatives = len(labels) - n_positives
+    rows = []
+    for tag in range(n_tags):
+        evaluable = n_positives[tag] > 0 and n_negatives[tag] > 0 and not all_nan[tag]
+        rows.append({
+            "tag": names[tag],
+            "category": None if categories is None else categories[tag],
+            "roc_auc": roc_auc_score(labels[:, tag], scores[:, tag]) if evaluable else np.nan,
+            "pr_auc": average_precision_score(labels[:, tag], scores[:, tag]) if evaluable else np.nan,
+            "n_positives": int(n_positives[tag]),
+            "n_negatives": int(n_negatives[tag]),
+        })
+    per_tag = pd.DataFrame(rows).set_index("tag")
+    evaluated = per_tag.dropna(subset=["roc_auc"])
+    if evaluated.empty:
+        raise ValueError("no tag has both positive and negative tracks in the evaluation set, so AUC is "
+                         "undefined. Fix: evaluate on more tracks.")
+    skipped = [name for name, auc in zip(names, per_tag["roc_auc"], strict=True) if np.isnan(auc)]
+    if categories is None:
+        per_category = pd.DataFrame(columns=["roc_auc", "pr_auc", "n_tags"]).rename_axis("category")
+    else:
+        order = list(dict.fromkeys(categories))
+        per_category = (evaluated.groupby("category")
+                        .agg(roc_auc=("roc_auc", "mean"), pr_auc=("pr_auc", "mean"), n_tags=("roc_auc", "size"))
+                        .reindex([c for c in order if c in set(evaluated["category"])]))
+    return {
+        "roc_auc": float(evaluated["roc_auc"].mean()),
+        "pr_auc": float(evaluated["pr_auc"].mean()),
+        "per_category": per_category,
+        "per_tag": per_tag,
+        "skipped_tags": skipped,
+    }
+
+
+def tag_prototypes(embeddings, labels, normalize: bool = True) -> np.ndarray:
+    """Prototype of every tag: the mean (training) embedding of the tracks that carry it.
+
+    This is how the paper scores tags with triplet models, which have no classifier. With ``normalize`` each
+    embedding is L2-normalized before averaging (zero vectors stay zero), so that the prototype is the mean
+    direction, consistent with cosine scoring.
+
+    Args:
+        embeddings: (n, d).
+        labels: multi-hot (n, n_tags).
+
+    Returns:
+        float32 (n_tags, d). A tag carried by no track gets a NaN row, so that its scores are NaN and
+        :func:`tag_auc` reports it as skipped rather than inventing a score.
+    """
+    embeddings = _as_embeddings(embeddings)
+    labels = _as_multi_hot(labels, len(embeddings))
+    if normalize:
+        embeddings = embeddings * _inverse_norms(embeddings)[:, None]
+    counts = labels.sum(axis=0)
+    sums = labels.T.astype(np.float32) @ embeddings
+    prototypes = np.full_like(sums, np.nan)
+    np.divide(sums, counts[:, None], out=prototypes, where=counts[:, None] > 0)
+    return prototypes
+
+
+def prototype_scores(embeddings, prototypes, tag_categories: Sequence[str] | None = None,
+                     subspace_slices: Mapping[str, slice] | None = None) -> np.ndarray:
+    """Cosine similarity of every embedding to every tag prototype: the tag scores of triplet models.
+
+    Args:
+        embeddings: (n, d).
+        prototypes: (n_tags, d), e.g. from :func:`tag_prototypes`; NaN rows give NaN score columns.
+        tag_categories: optional (n_tags,) category per tag; together with ``subspace_slices`` each tag is
+            scored in its category's sub-space (the disentangled reading).
+        subspace_slices: optional {category: slice}.
+
+    Returns:
+        float32 (n, n_tags); a zero-norm embedding or prototype scores 0.
+    """
+    embeddings = _as_embeddings(embeddings)
+    prototypes = np.asarray(prototypes, dtype=np.float32)
+    if prototypes.ndim != 2 or prototypes.shape[1] != embeddings.shape[1]:
+        raise ValueError(f"prototypes must have shape (n_tags, {embeddings.shape[1]}); got {prototypes.shape}.")
+    if (tag_categories is None) != (subspace_slices is None):
+        raise ValueError("give both tag_categories and subspace_slices (sub-space scores) or neither.")
+
+    def cosine(a, b):
+        with np.errstate(invalid="ignore"):
+            return _cosine_block(a, _inverse_norms(a), b, _inverse_norms(b))
+
+    if tag_categories is None:
+        return cosine(embeddings, prototypes)
+    if len(tag_categories) != len(prototypes):
+        raise ValueError(f"tag_categories has {len(tag_categories)} entries for {len(prototypes)} prototypes.")
+    tag_categories = np.asarray(tag_categories)
+    scores = np.empty((len(embeddings), len(prototypes)), dtype=np.float32)
+    for category in np.unique(tag_categories):
+        if category not in subspace_slices:
+            raise ValueError(f"no sub-space for category {category!r}; subspace_slices has {sorted(subspace_slices)}.")
+        columns = np.nonzero(tag_categories == category)[0]
+        block = subspace_slices[category]
+        scores[:, columns] = cosine(embeddings[:, block], prototypes[columns][:, block])
+    return scores
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Triplet prediction
+# --------------------------------------------------------------------------------------------------------------
+
+
+def sample_tag_triplets(labels, tag_categories: Sequence[str], n_per_category: int,
+                        seed: int = 0) -> dict[str, np.ndarray]:
+    """Tag triplets per category, as in the paper: anchor and positive carry tag z, the negative does not.
+
+    For each category, each triplet draws its tag z uniformly among that category's *eligible* tags (at
+    least 2 tracks carry it and at least 1 does not), then two distinct carriers (anchor, positive) and one
+    non-carrier (negative) uniformly. A category without any eligible tag gets an empty (0, 3) array and a
+    warning, so the keys are always the categories present in ``tag_categories``.
+
+    Args:
+        labels: multi-hot (n, n_tags) of the evaluated tracks (e.g. the test split).
+        tag_categories: (n_tags,) category per tag.
+        n_per_category: triplets per category (the paper: 40,000).
+        seed: random seed.
+
+    Returns:
+        {category: int64 (n_per_category, 3)} of row indices into ``labels`` (anchor, positive, negative).
+    """
+    labels = np.asarray(labels)
+    labels = _as_multi_hot(labels, len(labels))
+    tag_categories = np.asarray(tag_categories)
+    if len(tag_categories) != labels.shape[1]:
+        raise ValueError(f"tag_categories has {len(tag_categories)} entries for {labels.shape[1]} tags.")
+    if n_per_category < 0:
+        raise ValueError(f"n_per_category must be >= 0; got {n_per_category}.")
+    rng = np.random.default_rng(seed)
+    counts = labels.sum(axis=0)
+    eligible = (counts >= 2) & (counts < len(labels))
+    triplets = {}
+    for category in dict.fromkeys(tag_categories.tolist()):
+        tags = np.nonzero((tag_categories == category) & eligible)[0]
+        if tags.size == 0:
+            warnings.warn(f"category {category!r} has no tag with >= 2 positive and >= 1 negative tracks; "
+                          f"it gets no triplets.", stacklevel=2)
+            triplets[category] = np.zeros((0, 3), dtype=np.int64)
+            continue
+        drawn_tags = rng.choice(tags, size=n_per_category)
+        result = np.empty((n_per_category, 3), dtype=np.int64)
+        for tag in np.unique(drawn_tags):
+            rows = np.nonzero(drawn_tags == tag)[0]
+            positives = np.nonzero(labels[:, tag])[0]
+            negatives = np.nonzero(~labels[:, tag])[0]
+            anchor = rng.integers(len(positives), size=rows.size)
+            positive = rng.integers(len(positives) - 1, size=rows.size)
+            positive += positive >= anchor  # distinct from the anchor, still uniform
+            result[rows, 0] = positives[anchor]
+            result[rows, 1] = positives[positive]
+            result[rows, 2] = negatives[rng.integers(len(negatives), size=rows.size)]
+        triplets[category] = result
+    return triplets
+
+
+def sample_track_triplets(n_tracks: int, n: int, seed: int = 0) -> np.ndarray:
+    """Track triplets: (track a, track a, another track b), uniformly.
+
+    Anchor and positive must be two *different excerpts* of track a, so these indices are read by
+    :func:`triplet_accuracy_table` with the positive taken from ``second_excerpt_embeddings``.
+
+    Returns:
+        int64 (n, 3) of track indices (a, a, b) with b != a.
+    """
+    if n_tracks < 2:
+        raise ValueError(f"track triplets need at least 2 tracks; got {n_tracks}.")
+    rng = np.random.default_rng(seed)
+    anchor = rng.integers(n_tracks, size=n)
+    negative = rng.integers(n_tracks - 1, size=n)
+    negative += negative >= anchor
+    return np.stack([anchor, anchor, negative], axis=1).astype(np.int64)
+
+
+def triplet_accuracy(anchor, positive, negative, mask=None) -> float:
+    """Fraction of triplets with cos(anchor, positive) > cos(anchor, negative), optionally inside a mask.
+
+    The comparison is strict: a tie counts as wrong (a model that maps everything to one point scores 0, not
+    0.5 or 1). Zero-norm vectors have cosine 0.
+
+    Args:
+        anchor, positive, negative: (m, d).
+        mask: optional (d,) weights (0/1) applied to every vector before the cosine, e.g. a row of
+            :func:`mdrbench.subspaces.subspace_masks`.
+
+    Returns:
+        accuracy in [0, 1]; NaN when m = 0.
+    """
+    vectors = [_as_embeddings(x, name) for x, name in ((anchor, "anchor"), (positive, "positive"),
+                                                      (negative, "negative"))]
+    if len({v.shape for v in vectors}) != 1:
+        raise ValueError(f"anchor, positive and negative must have the same shape; got {[v.shape for v in vectors]}.")
+    if mask is not None:
+        mask = np.asarray(mask, dtype=np.float32)
+        if mask.shape != (vectors[0].shape[1],):
+            raise ValueError(f"mask must have shape ({vectors[0].shape[1]},); got {mask.shape}.")
+        vectors = [v * mask for v in vectors]
+    if len(vectors[0]) == 0:
+        return float("nan")
+    a, p, n = (v * _inverse_norms(v)[:, None] for v in vectors)
+    return float(np.mean((a * p).sum(axis=1) > (a * n).sum(axis=1)))
+
+
+def triplet_accuracy_table(embeddings, triplets: Mapping[str, np.ndarray],
+                           subspace_slices: Mapping[str, slice] | None = None,
+                           second_excerpt_embeddings=None) -> pd.DataFrame:
+    """Triplet prediction accuracy per notion, in the complete space and in each notion's own sub-space.
+
+    Args:
+        embeddings: (n, d), one embedding per track (excerpt).
+        triplets: {notion: (m, 3) row indices (anchor, positive, negative)}, e.g. from
+            :func:`sample_tag_triplets` plus ``{"track": sample_track_triplets(n, m)}``.
+        subspace_slices: optional {category: slice}; adds a "subspace" row where each category's triplets
+            are scored in that category's sub-space only. The "track" notion (and any notion without a
+            slice) is scored in the complete space only (NaN in the "subspace" row), as in the paper.
+        second_excerpt_embeddings: (n, d), a second excerpt of every track; required for the "track" notion,
+            whose positives are read from it (anchor and negative from ``embeddings``).
+
+    Returns:
+        DataFrame, rows "complete" (and "subspace"), columns the notions in the order given plus "overall":
+        the mean over the categories of :data:`mdrbench.corpus.CATEGORIES` present (not "track"), like the
+        paper's tables. A category without triplets (an empty array, see :func:`sample_tag_triplets`)
+        scores NaN and is left out of "overall".
+    """
+    embeddings = _as_embeddings(embeddings)
+    second = None
+    if second_excerpt_embeddings is not None:
+        second = _as_embeddings(second_excerpt_embeddings, "second_excerpt_embeddings")
+        if second.shape != embeddings.shape:
+            raise ValueError(f"second_excerpt_embeddings has shape {second.shape}, embeddings {embeddings.shape}; "
+                             f"give the second excerpt of the same tracks in the same order.")
+    if "track" in triplets and second is None:
+        raise ValueError("the 'track' notion needs second_excerpt_embeddings: anchor and positive are two excerpts "
+                         "of the same track. Fix: embed a second excerpt of every track and pass it.")
+    spaces = {"complete": None} if subspace_slices is None else {"complete": None, "subspace": subspace_slices}
+    table = {}
+    for space_name, slices in spaces.items():
+        row = {}
+        for notion, indices in triplets.items():
+            indices = np.asarray(indices)
+            if indices.ndim != 2 or indices.shape[1] != 3:
+                raise ValueError(f"triplets[{notion!r}] must have shape (m, 3); got {indices.shape}.")
+            if indices.size and (indices.min() < 0 or indices.max() >= len(embeddings)):
+                raise ValueError(f"triplets[{notion!r}] has indices outside [0, {len(embeddings)}).")
+            positives = second if notion == "track" else embeddings
+            block = slice(None)
+            if slices is not None:
+                if notion not in slices:
+                    row[notion] = np.nan
+                    continue
+                block = slices[notion]
+            row[notion] = triplet_accuracy(embeddings[indices[:, 0], block], positives[indices[:, 1], block],
+                                           embeddings[indices[:, 2], block])
+        scored = [row[c] for c in CATEGORIES if c in row and not np.isnan(row[c])]
+        row["overall"] = float(np.mean(scored)) if scored else np.nan
+        table[space_name] = row
+    return pd.DataFrame.from_dict(table, orient="index")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Training time and disentanglement
+# --------------------------------------------------------------------------------------------------------------
+
+
+def training_time_ratio(epochs_to_convergence: Mapping[str, int] | None = None,
+                        seconds_per_epoch: Mapping[str, float] | None = None,
+                        total_seconds: Mapping[str, float] | None = None) -> dict[str, float]:
+    """Training time of every model relative to the fastest, as in the paper.
+
+    Give either ``epochs_to_convergence`` and ``seconds_per_epoch`` (time = epochs x seconds per epoch, the
+    paper's definition, which removes the noise of a shared machine from the epoch count) or
+    ``total_seconds`` directly (measured wall-clock totals).
+
+    Returns:
+        {model name: time / fastest time}; the fastest model gets 1.0.
+    """
+    if total_seconds is not None:
+        if epochs_to_convergence is not None or seconds_per_epoch is not None:
+            raise ValueError("give either total_seconds or epochs_to_convergence with seconds_per_epoch, not both.")
+        totals = {name: float(seconds) for name, seconds in total_seconds.items()}
+    else:
+        if epochs_to_convergence is None or seconds_per_epoch is None:
+            raise ValueError("give epochs_to_convergence and seconds_per_epoch, or total_seconds.")
+        if set(epochs_to_convergence) != set(seconds_per_epoch):
+            raise ValueError(f"models differ: epochs for {sorted(epochs_to_convergence)}, seconds for "
+                             f"{sorted(seconds_per_epoch)}. Fix: give both for the same models.")
+        totals = {name: float(epochs_to_convergence[name]) * float(seconds_per_epoch[name])
+                  for name in epochs_to_convergence}
+    if not totals:
+        raise ValueError("no models given.")
+    bad = {name: t for name, t in totals.items() if not (np.isfinite(t) and t > 0)}
+    if bad:
+        raise ValueError(f"training times must be positive and finite; got {bad}.")
+    fastest = min(totals.values())
+    return {name: t / fastest for name, t in totals.items()}
+
+
+def disentanglement_matrix(embeddings, factors: pd.DataFrame, subspace_slices: Mapping[str, slice],
+                           train_mask, seed: int = 0, adjusted: bool = True) -> pd.DataFrame:
+    """How much each sub-space tells about each clean factor: a linear-probe matrix.
+
+    For every sub-space (and the complete space) and every factor column, a standardized logistic
+    regression is fit on the ``train_mask`` rows to predict the factor from that sub-space only, and scored
+    on the other rows with balanced accuracy. With ``adjusted`` (default) chance is rescaled to 0 and perfect
+    to 1 (sklearn's ``balanced_accuracy_score(adjusted=True)``), so columns with different numbers of classes
+    are comparable. A disentangled embedding gives a near-diagonal matrix.
+
+    Args:
+        embeddings: (n, d).
+        factors: DataFrame with n rows, one column per category of clean factor values; rows with a missing
+            value are left out of that column's probe.
+        subspace_slices: {sub-space name: slice}, e.g. :func:`mdrbench.subspaces.subspace_slices`.
+        train_mask: (n,) bool, True for the rows the probes are fit on; the rest are held out.
+        seed: random seed of the probes.
+
+    Returns:
+        DataFrame, rows the sub-spaces then "complete", columns the factor columns.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    embeddings = _as_embeddings(embeddings)
+    train_mask = np.asarray(train_mask)
+    if train_mask.dtype != bool or train_mask.shape != (len(embeddings),):
+        raise ValueError(f"train_mask must be a boolean array of shape ({len(embeddings)},); got "
+                         f"{train_mask.dtype} {train_mask.shape}.")
+    if len(factors) != len(embeddings):
+        raise ValueError(f"factors has {len(factors)} rows for {len(embeddings)} embeddings.")
+    if train_mask.all() or not train_mask.any():
+        raise ValueError("train_mask must select some rows for fitting and leave some held out.")
+    spaces = dict(subspace_slices) | {"complete": slice(None)}
+    matrix = pd.DataFrame(index=list(spaces), columns=list(factors.columns), dtype=float)
+    for column in factors.columns:
+        values = factors[column].to_numpy()
+        present = ~pd.isna(values)
+        fit_rows, test_rows = train_mask & present, ~train_mask & present
+        if len(np.unique(values[fit_rows])) < 2 or not test_rows.any():
+            continue  # nothing to learn or to score: leave NaN
+        for space_name, block in spaces.items():
+            probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed))
+            probe.fit(embeddings[fit_rows][:, block], values[fit_rows])
+            predicted = probe.predict(embeddings[test_rows][:, block])
+            with warnings.catch_warnings():  # classes absent from the held-out rows are fine
+                warnings.simplefilter("ignore", UserWarning)
+                matrix.loc[space_name, column] = balanced_accuracy_score(values[test_rows], predicted,
+                                                                         adjusted=adjusted)
+    return matrix
