@@ -19,7 +19,7 @@ import json
 import os
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -249,7 +249,7 @@ def run_benchmark(size: str | Size = "default", configs: str | list[str] = "all"
         corpus = ensure_corpus(size.name, seed=corpus_seed, progress=progress)
     features = compute_features(corpus, FRONTENDS[size.frontend], progress=progress)
     manifest = {"size": size.name, "corpus": corpus.name, "corpus_fingerprint": corpus.fingerprint(),
-                "frontend": size.frontend}
+                "frontend": size.frontend, "budget": asdict(size)}
     _check_manifest(out_dir, manifest)
 
     sets = make_evaluation_sets(corpus, features, size, seed=corpus_seed)

@@ -3,9 +3,9 @@
     mdrbench corpus synth --size ci --seed 0 --out corpora/ci
     mdrbench corpus info corpora/ci
     mdrbench train proxy-norm-dis --corpus corpora/ci --out runs/proxy
-    mdrbench bench --size default --configs all --seeds 1 --out results/default
-    mdrbench report results/default
-    mdrbench search results/default/runs/proxy-norm-dis/seed0 --query synth-000012 --subspace instrument
+    mdrbench bench --size default --configs all --seeds 1     (results in ~/.cache/mdrbench/results/default)
+    mdrbench report ~/.cache/mdrbench/results/default
+    mdrbench search ~/.cache/mdrbench/results/default/runs/proxy-norm-dis/seed0 --query synth-000012 --subspace instrument
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--configs", default="all", help="'all' or a comma-separated list of configurations")
     bench.add_argument("--seeds", type=int, default=1, help="number of seeds (0..N-1)")
     bench.add_argument("--corpus", type=Path, help="corpus folder (default: the synthetic corpus of --size)")
-    bench.add_argument("--out", type=Path, default=None, help="results folder (default: results/SIZE)")
+    bench.add_argument("--out", type=Path, default=None,
+                       help="results folder (default: $MDRBENCH_HOME/results/SIZE, which the notebooks read)")
 
     report = commands.add_parser("report", help="rebuild tables and figures from stored results")
     report.add_argument("folder", type=Path)
@@ -194,7 +195,9 @@ def _bench(args) -> None:
     from mdrbench.sizes import get_size
 
     size = get_size(args.size)
-    out = args.out or Path("results") / size.name
+    from mdrbench.paths import results_dir
+
+    out = args.out or results_dir(size.name)
     corpus = None
     if args.corpus is not None:
         from mdrbench.corpus import Corpus
