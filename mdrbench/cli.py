@@ -5,7 +5,8 @@
     mdrbench train proxy-norm-dis --corpus corpora/ci --out runs/proxy
     mdrbench bench --size default --configs all --seeds 1     (results in ~/.cache/mdrbench/results/default)
     mdrbench report ~/.cache/mdrbench/results/default
-    mdrbench search ~/.cache/mdrbench/results/default/runs/proxy-norm-dis/seed0 --query synth-000012 --subspace instrument
+    mdrbench search ~/.cache/mdrbench/results/default/runs/proxy-norm-dis/seed0 --query synth-000012 \
+        --subspace instrument
 """
 
 from __future__ import annotations
