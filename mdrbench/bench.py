@@ -147,23 +147,14 @@ def sample_track_triplets(lengths: np.ndarray, n_frames: int, count: int, seed: 
 def evaluate_run(result, corpus: Corpus, features, sets: EvaluationSets, size: Size, run_dir: Path) -> dict:
     """Score one trained model on the four tasks and write its embeddings; returns the result dict."""
     from mdrbench import dimsim, metrics
-    from mdrbench.models import embed_excerpts, embed_tracks, model_tag_scores
+    from mdrbench.models import embed_excerpts
     from mdrbench.subspaces import subspace_slices
 
     model, config = result.model, result.config
     train, test = corpus.split_indices("train"), corpus.split_indices("test")
-    test_embeddings = embed_tracks(model, features, test)
-    train_embeddings = embed_tracks(model, features, train)
     labels = corpus.tags
+    test_embeddings, train_embeddings, scores, score_source = save_test_arrays(model, corpus, features, run_dir)
     recall = metrics.recall_at_k(test_embeddings, labels[test], ks=KS)
-
-    head_scores = model_tag_scores(model, features, test)
-    if head_scores is None:  # triplet models: similarity to each tag's prototype (mean training embedding)
-        prototypes = metrics.tag_prototypes(train_embeddings, labels[train])
-        scores = metrics.prototype_scores(test_embeddings, prototypes)
-        score_source = "prototype"
-    else:
-        scores, score_source = head_scores, "head"
     auc = metrics.tag_auc(scores, labels[test], categories=np.asarray(corpus.vocabulary.categories))
 
     slices = subspace_slices(test_embeddings.shape[1])
@@ -194,9 +185,6 @@ def evaluate_run(result, corpus: Corpus, features, sets: EvaluationSets, size: S
         probe = metrics.disentanglement_matrix(embeddings, corpus.factors.iloc[both].reset_index(drop=True),
                                                slices, train_mask)
 
-    atomic_save_npy(run_dir / "test_embeddings.npy", test_embeddings.astype(np.float32))
-    atomic_save_npy(run_dir / "test_tag_scores.npy", np.asarray(scores, dtype=np.float32))
-    atomic_save_npy(run_dir / "test_track_ids.npy", corpus.track_ids[test])
     return {
         "version": RESULT_VERSION,
         "config": config.name,
@@ -213,6 +201,34 @@ def evaluate_run(result, corpus: Corpus, features, sets: EvaluationSets, size: S
                      "seconds_per_epoch": float(result.seconds_per_epoch),
                      "total_seconds": float(result.total_seconds), "hop_seconds": hop_seconds},
     }
+
+
+def save_test_arrays(model, corpus: Corpus, features, run_dir: Path):
+    """Embed the test (and training) tracks, score the test tracks' tags, and save what search needs.
+
+    Writes test_embeddings.npy (n_test, D), test_tag_scores.npy (n_test, n_tags), test_track_ids.npy and
+    vocabulary.csv into ``run_dir``. Tag scores come from the proxy/classifier head, or for triplet models
+    from the cosine to each tag's prototype (the mean training embedding of its tracks), as in the paper.
+
+    Returns (test_embeddings, train_embeddings, tag_scores, "head" | "prototype").
+    """
+    from mdrbench import metrics
+    from mdrbench.models import embed_tracks, model_tag_scores
+
+    train, test = corpus.split_indices("train"), corpus.split_indices("test")
+    test_embeddings = embed_tracks(model, features, test)
+    train_embeddings = embed_tracks(model, features, train)
+    scores, source = model_tag_scores(model, features, test), "head"
+    if scores is None:
+        prototypes = metrics.tag_prototypes(train_embeddings, corpus.tags[train])
+        scores, source = metrics.prototype_scores(test_embeddings, prototypes), "prototype"
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_save_npy(run_dir / "test_embeddings.npy", test_embeddings.astype(np.float32))
+    atomic_save_npy(run_dir / "test_tag_scores.npy", np.asarray(scores, dtype=np.float32))
+    atomic_save_npy(run_dir / "test_track_ids.npy", corpus.track_ids[test])
+    corpus.vocabulary.write_csv(run_dir / "vocabulary.csv")
+    return test_embeddings, train_embeddings, scores, source
 
 
 def _clean_human_accuracy(human: pd.DataFrame, embeddings: list[np.ndarray]) -> float:

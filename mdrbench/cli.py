@@ -171,18 +171,19 @@ def _train(args) -> None:
         return
     if args.out is None:
         raise CommandError("--out is required: the folder for the model, its history and test embeddings.")
+    from mdrbench.bench import save_test_arrays
     from mdrbench.configs import get_config
     from mdrbench.features import FRONTENDS, compute_features
     from mdrbench.sizes import get_size
-    from mdrbench.train import save_test_embeddings, train
+    from mdrbench.train import train
 
     config = get_config(args.config)
     size = get_size(args.size)
     corpus = _load_corpus(args.corpus, args.size)
     features = compute_features(corpus, FRONTENDS[size.frontend])
-    result = train(config, corpus, features, size=size, seed=args.seed, out_dir=args.out)
-    save_test_embeddings(result, features, corpus, args.out)
-    corpus.vocabulary.write_csv(args.out / "vocabulary.csv")
+    result = train(config, corpus, features, size=size, seed=args.seed, out_dir=args.out,
+                   verbose=1 if sys.stdout.isatty() else 2)
+    save_test_arrays(result.model, corpus, features, args.out)
     print(f"{config.name}: {result.epochs_run} epochs, best {result.best_epoch}, "
           f"{result.total_seconds:.0f} s; written to {args.out}")
 
@@ -204,7 +205,10 @@ def _bench(args) -> None:
         from mdrbench.corpus import Corpus
 
         corpus = Corpus.load(args.corpus)
-    results = run_benchmark(size=size, configs=args.configs, seeds=args.seeds, out_dir=out, corpus=corpus)
+    # A live progress bar in a terminal; one line per epoch in logs (CI), where a bar is just noise.
+    verbose = 1 if sys.stdout.isatty() else 2
+    results = run_benchmark(size=size, configs=args.configs, seeds=args.seeds, out_dir=out, corpus=corpus,
+                            verbose=verbose)
     if len(results):
         print(markdown_table(table1(results)[["time_ratio", "R@1", "R@8", "AUC"]], 3))
     print(f"report: {out / 'report.md'}")

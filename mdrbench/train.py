@@ -24,7 +24,7 @@ import keras
 import numpy as np
 
 from mdrbench.configs import Config, get_config
-from mdrbench.models import RepresentationModel, build_model, embed_tracks
+from mdrbench.models import RepresentationModel, build_model
 from mdrbench.sizes import Size, get_size
 
 
@@ -268,16 +268,3 @@ def load_trained(out_dir) -> tuple[RepresentationModel, dict]:
     model = keras.saving.load_model(path)
     history = json.loads((out_dir / "history.json").read_text()) if (out_dir / "history.json").exists() else {}
     return model, history
-
-
-def save_test_embeddings(result: TrainResult | RepresentationModel, features, corpus, out_dir,
-                         excerpts_per_track: int = 4, split: str = "test") -> Path:
-    """Track embeddings of a split -> ``embeddings.npy`` (n, D) float32 and ``track_ids.txt`` (one id a line)."""
-    model = result.model if isinstance(result, TrainResult) else result
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tracks = corpus.split_indices(split)
-    embeddings = embed_tracks(model, features, tracks, excerpts_per_track=excerpts_per_track)
-    np.save(out_dir / "embeddings.npy", embeddings, allow_pickle=False)
-    (out_dir / "track_ids.txt").write_text("".join(f"{track_id}\n" for track_id in corpus.track_ids[tracks]))
-    return out_dir / "embeddings.npy"

@@ -13,7 +13,7 @@ from mdrbench.configs import CONFIGS, PAPER_NAMES, Config, get_config
 from mdrbench.features import FeatureStore, FrontendSettings
 from mdrbench.models import build_model
 from mdrbench.sizes import Size
-from mdrbench.train import PaperSchedule, TrainResult, load_trained, make_sampler, save_test_embeddings, train
+from mdrbench.train import PaperSchedule, TrainResult, load_trained, make_sampler, train
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -159,10 +159,15 @@ def test_train_is_reproducible_and_writes_its_outputs(stand_in, tmp_path):
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert saved["config"]["name"] == "proxy-norm-dis" and saved["frontend"]["n_mels"] == 16
 
-    save_test_embeddings(first, store, corpus, tmp_path / "emb")
-    np.testing.assert_array_equal(np.load(tmp_path / "emb" / "embeddings.npy", allow_pickle=False), embeddings)
-    ids = (tmp_path / "emb" / "track_ids.txt").read_text().split()
-    assert ids == corpus.track_ids[test_tracks].tolist()
+    from mdrbench.bench import save_test_arrays
+
+    save_test_arrays(first.model, corpus, store, tmp_path / "emb")
+    saved_embeddings = np.load(tmp_path / "emb" / "test_embeddings.npy", allow_pickle=False)
+    np.testing.assert_array_equal(saved_embeddings, embeddings)
+    ids = np.load(tmp_path / "emb" / "test_track_ids.npy", allow_pickle=False)
+    assert ids.tolist() == corpus.track_ids[test_tracks].tolist()
+    scores = np.load(tmp_path / "emb" / "test_tag_scores.npy", allow_pickle=False)
+    assert scores.shape == (len(test_tracks), len(corpus.vocabulary))
 
 
 def test_train_refuses_features_of_another_corpus(stand_in):
