@@ -36,7 +36,7 @@ SIZES: dict[str, Size] = {
                frontend="compact", batch_size=32, max_epochs=6, steps_per_epoch=16, patience=2,
                backbone="compact"),
     "default": Size("default", n_tracks=2000, min_duration=10.0, max_duration=20.0, sample_rate=16000,
-                    frontend="compact", batch_size=64, max_epochs=20, steps_per_epoch=32, patience=3,
+                    frontend="compact", batch_size=64, max_epochs=12, steps_per_epoch=24, patience=3,
                     backbone="compact"),
     "full": Size("full", n_tracks=30000, min_duration=10.0, max_duration=30.0, sample_rate=22050,
                  frontend="paper", batch_size=256, max_epochs=200, steps_per_epoch=400, patience=10,
