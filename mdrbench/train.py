@@ -23,6 +23,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+import mdrbench
 from mdrbench.configs import Config, get_config
 from mdrbench.models import RepresentationModel, build_model
 from mdrbench.sizes import Size, get_size
@@ -265,6 +266,6 @@ def load_trained(out_dir) -> tuple[RepresentationModel, dict]:
     path = out_dir / "model.keras"
     if not path.exists():
         raise FileNotFoundError(f"{path} not found; train with out_dir={str(out_dir)!r} first.")
-    model = keras.saving.load_model(path)
+    model = mdrbench.load_model(path)
     history = json.loads((out_dir / "history.json").read_text()) if (out_dir / "history.json").exists() else {}
     return model, history

@@ -40,3 +40,14 @@ def test_keras_imported_first_with_another_backend_is_refused():
 @pytest.mark.parametrize("backend", ["torch"])
 def test_explicit_torch_backend_is_accepted(backend):
     assert run_python("import mdrbench", KERAS_BACKEND=backend).returncode == 0
+
+
+def test_load_model_registers_the_custom_layers(tmp_path):
+    code = ("import mdrbench, numpy as np; from mdrbench.models import build_model; "
+            "m = build_model('proxy-norm-dis', [0, 1, 2, 3], input_shape=(1, 16, 24), channels=(4, 8)); "
+            "m.build((None, 1, 16, 24)); m(np.zeros((2, 1, 16, 24), 'float32')); "
+            f"m.save(r'{tmp_path}/m.keras')")
+    assert run_python(code).returncode == 0, run_python(code).stderr
+    result = run_python(f"import mdrbench; print(type(mdrbench.load_model(r'{tmp_path}/m.keras')).__name__)")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "RepresentationModel"
