@@ -269,12 +269,12 @@ def run_benchmark(size: str | Size = "default", configs: str | list[str] = "all"
     _check_manifest(out_dir, manifest)
 
     sets = make_evaluation_sets(corpus, features, size, seed=corpus_seed)
-    from mdrbench import dimsim
 
-    corpus.vocabulary.write_csv(out_dir / "vocabulary.csv")
+    vocabulary = pd.DataFrame({"tag": corpus.vocabulary.tags, "category": corpus.vocabulary.categories})
+    atomic_write_text(out_dir / "vocabulary.csv", vocabulary.to_csv(index=False))
     human_path = out_dir / "human_triplets.csv"
     if not human_path.exists():
-        dimsim.write_triplets(sets.human, human_path)
+        atomic_write_text(human_path, sets.human.to_csv(index=False))
 
     planned = [(name, seed) for name in names for seed in seed_list]
     for position, (name, seed) in enumerate(planned, start=1):

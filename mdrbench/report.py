@@ -239,7 +239,7 @@ def write_report(folder: str | Path) -> pd.DataFrame:
 
     folder = Path(folder)
     results = collect_results(folder)
-    results.to_csv(folder / "results.csv", index=False)
+    atomic_write_text(folder / "results.csv", results.to_csv(index=False))
     markdown = report_markdown(folder, results)
     atomic_write_text(folder / "report.md", markdown)
     atomic_write_text(folder / "report.html", report_html(markdown, results))
