@@ -25,6 +25,7 @@ weights (the masks are disjoint, so each tag's logit only sums over its own bloc
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import keras
@@ -226,6 +227,24 @@ class TrackRegularizedTripletLoss(TripletLoss):
 # Losses with one learnable vector per tag (proxy, classifier)
 
 
+INITIAL_PROXY_NORM = 8.0
+
+
+def default_tag_initializer(embedding_dim: int, normalize: bool):
+    """Initial tag vectors: Glorot for a raw classifier; for a normalized embedding, norm ~8.
+
+    With a unit-norm embedding the logit f̂·w_z is bounded by ||w_z||. Glorot vectors have norm ~1.3 at
+    256 dims, so every sigmoid starts near 0.5 and can express neither a tag's base rate (about -2.2 for a
+    tag on 10% of tracks) nor confidence until the norms have grown: the paper notes that "a cosine inside
+    a sigmoid" trained badly. Starting at norm ~8 (normal, std 8/sqrt(D)) gives the logits their working
+    range from the first step; on the default corpus this raised classification-norm-full from R@1 24.5 /
+    AUC 0.65 to R@1 34.2 / AUC 0.76 at the same budget (one seed each).
+    """
+    if not normalize:
+        return "glorot_uniform"
+    return keras.initializers.RandomNormal(stddev=INITIAL_PROXY_NORM / math.sqrt(embedding_dim))
+
+
 class TagLogitsLoss(EmbeddingLoss):
     """Shared by the proxy and classification losses: logits_z = w_z · g(f), multi-label BCE.
 
@@ -237,7 +256,7 @@ class TagLogitsLoss(EmbeddingLoss):
     weight_name = "tag_weights"
 
     def __init__(self, tag_categories: Sequence[int], embedding_dim: int = 256, disentangled: bool = False,
-                 normalize: bool = True, initializer="glorot_uniform", **kwargs):
+                 normalize: bool = True, initializer=None, **kwargs):
         super().__init__(tag_categories, embedding_dim, disentangled, **kwargs)
         if self.tag_categories is None:
             raise ValueError(f"{type(self).__name__} needs tag_categories (one category per tag) to know how many "
@@ -245,6 +264,8 @@ class TagLogitsLoss(EmbeddingLoss):
         if self.disentangled and not normalize:
             raise ValueError("the disentangled form normalizes each sub-space; normalize=False is not defined here.")
         self.normalize = bool(normalize)
+        if initializer is None:
+            initializer = default_tag_initializer(self.embedding_dim, self.normalize)
         self.initializer = keras.initializers.get(initializer)
         self.tag_weights = self.add_weight(shape=(self.n_tags, self.embedding_dim), initializer=self.initializer,
                                            trainable=True, name=self.weight_name)
@@ -288,7 +309,7 @@ class ProxyLoss(TagLogitsLoss):
     weight_name = "proxies"
 
     def __init__(self, tag_categories: Sequence[int], embedding_dim: int = 256, disentangled: bool = False,
-                 initializer="glorot_uniform", **kwargs):
+                 initializer=None, **kwargs):
         kwargs.pop("normalize", None)  # always normalized; accepted in configs for symmetry
         super().__init__(tag_categories, embedding_dim, disentangled, normalize=True, initializer=initializer,
                          **kwargs)
@@ -310,7 +331,7 @@ class ClassificationLoss(TagLogitsLoss):
     weight_name = "classifier"
 
     def __init__(self, tag_categories: Sequence[int], embedding_dim: int = 256, normalize: bool = True,
-                 initializer="glorot_uniform", **kwargs):
+                 initializer=None, **kwargs):
         if kwargs.pop("disentangled", False):
             raise ValueError("ClassificationLoss is the non-disentangled classifier; use "
                              "DisentangledClassificationLoss for per-category sub-heads.")
@@ -332,7 +353,7 @@ class DisentangledClassificationLoss(TagLogitsLoss):
 
     weight_name = "classifier"
 
-    def __init__(self, tag_categories: Sequence[int], embedding_dim: int = 256, initializer="glorot_uniform",
+    def __init__(self, tag_categories: Sequence[int], embedding_dim: int = 256, initializer=None,
                  **kwargs):
         kwargs.pop("disentangled", None)
         kwargs.pop("normalize", None)

@@ -82,7 +82,7 @@ def collect_results(folder: str | Path) -> pd.DataFrame:
 
 def _mean_std(frame: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     grouped = frame.groupby("config", sort=False)[columns]
-    return grouped.mean(), grouped.std(ddof=1).fillna(0.0)
+    return grouped.mean(), grouped.std(ddof=1)  # NaN (shown blank) with a single seed
 
 
 def table1(results: pd.DataFrame) -> pd.DataFrame:
