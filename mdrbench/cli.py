@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         from mdrbench.corpus import CorpusError
 
         if isinstance(error, KeyError | CorpusError | FileNotFoundError) or type(error) is ValueError:
-            message = error.args[0] if error.args else str(error)
+            message = str(error) if isinstance(error, OSError) or not error.args else error.args[0]
             print(f"mdrbench: error: {message}", file=sys.stderr)
             return 2
         raise

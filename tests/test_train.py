@@ -6,7 +6,6 @@ import json
 import keras
 import numpy as np
 import pytest
-import torch
 
 from mdrbench import Corpus, TagVocabulary
 from mdrbench.configs import CONFIGS, PAPER_NAMES, Config, get_config
@@ -16,13 +15,7 @@ from mdrbench.sizes import Size
 from mdrbench.train import PaperSchedule, TrainResult, load_trained, make_sampler, train
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread is fastest, and on a shared 2-core runner it avoids thread contention."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 TINY_SIZE = Size("tiny", n_tracks=40, min_duration=2.0, max_duration=3.0, sample_rate=16000, frontend="compact",
