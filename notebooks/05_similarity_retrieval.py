@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -353,6 +355,10 @@ show_query(query=int(queries_with_tags[0]), space="complete")
 # %%
 show_query(query=int(queries_with_tags[0]), space="instrument")
 
+# %% [markdown]
+# Now your turn: pick a query, a space and a number of neighbours (this needs a live kernel; the panel
+# stays empty until you change a picker, and the answers above are those of the first query).
+
 # %%
 query_picker = ipywidgets.Dropdown(
     options=[(f"{track_id}: {', '.join(tags)}", position) for position, (track_id, tags)
@@ -360,7 +366,20 @@ query_picker = ipywidgets.Dropdown(
     value=int(queries_with_tags[0]), description="query", layout={"width": "600px"})
 space_picker = ipywidgets.Dropdown(options=["complete", *slices], value="complete", description="space")
 neighbour_slider = ipywidgets.IntSlider(value=N_NEIGHBOURS, min=1, max=8, description="neighbours")
-display(ipywidgets.interactive(show_query, query=query_picker, space=space_picker, n_neighbours=neighbour_slider))
+answer = ipywidgets.Output()
+
+
+def update_answer(_change=None):
+    # Filled only when a picker changes: headless runs (CI) never render into an Output widget, which
+    # nbclient can wait on for minutes.
+    answer.clear_output(wait=True)
+    with answer:
+        show_query(query_picker.value, space_picker.value, neighbour_slider.value)
+
+
+for picker in (query_picker, space_picker, neighbour_slider):
+    picker.observe(update_answer, names="value")
+display(ipywidgets.VBox([ipywidgets.HBox([space_picker, neighbour_slider]), query_picker, answer]))
 
 # %% [markdown]
 # ## What we learned
