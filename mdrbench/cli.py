@@ -126,12 +126,14 @@ def _corpus(args) -> None:
 
 def corpus_info(corpus) -> str:
     """Human-readable counts per split, category and tag, and the duration statistics."""
+    import numpy as np
+
     from mdrbench.corpus import CATEGORIES, SPLITS
 
     summary = corpus.summary()
     lines = [repr(corpus), ""]
     durations = corpus.durations
-    lines.append(f"durations: min {durations.min():.1f} s, median {float(_median(durations)):.1f} s, "
+    lines.append(f"durations: min {durations.min():.1f} s, median {float(np.median(durations)):.1f} s, "
                  f"max {durations.max():.1f} s, total {durations.sum() / 3600:.2f} h")
     lines.append("splits: " + ", ".join(f"{s} {len(corpus.split_indices(s))}" for s in SPLITS))
     tags_per_track = corpus.tags.sum(axis=1)
@@ -151,12 +153,6 @@ def corpus_info(corpus) -> str:
             counts = corpus.factors[column].value_counts().sort_index()
             lines.append(f"  {column}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return "\n".join(lines)
-
-
-def _median(values):
-    import numpy as np
-
-    return np.median(values)
 
 
 def _train(args) -> None:
