@@ -234,10 +234,9 @@ def save_test_arrays(model, corpus: Corpus, features, run_dir: Path):
 def _clean_human_accuracy(human: pd.DataFrame, embeddings: list[np.ndarray]) -> float:
     from mdrbench import dimsim, metrics
 
-    votes = human[["song1_vote", "song2_vote"]].to_numpy(float)
-    decided = votes[:, 0] != votes[:, 1]
-    agreement = votes[decided].max(axis=1) / votes[decided].sum(axis=1)
-    clean = agreement >= dimsim.CLEAN_AGREEMENT
+    # triplet_indices drops ties, so the embeddings are aligned with the decided rows.
+    decided = (human["song1_vote"] != human["song2_vote"]).to_numpy()
+    clean = dimsim.agreement_share(human)[decided] >= dimsim.CLEAN_AGREEMENT
     if not clean.any():
         return float("nan")
     return metrics.triplet_accuracy(*(e[clean] for e in embeddings))

@@ -85,13 +85,17 @@ def simulate_triplets(corpus: Corpus, n_triplets: int, split: str = "test",
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
-def clean_subset(triplets: pd.DataFrame, agreement: float = CLEAN_AGREEMENT) -> pd.DataFrame:
-    """Rows where the majority holds at least ``agreement`` of the votes (Dim-Sim's clean set uses 0.9)."""
+def agreement_share(triplets: pd.DataFrame) -> np.ndarray:
+    """Share of the votes the majority clip got, shape (n_triplets,); 0 for a triplet without votes."""
     _check_columns(triplets, "triplets")
     votes = triplets[["song1_vote", "song2_vote"]].to_numpy(dtype=float)
     total = votes.sum(axis=1)
-    share = np.divide(votes.max(axis=1), total, out=np.zeros_like(total), where=total > 0)
-    return triplets[share >= agreement].reset_index(drop=True)
+    return np.divide(votes.max(axis=1), total, out=np.zeros_like(total), where=total > 0)
+
+
+def clean_subset(triplets: pd.DataFrame, agreement: float = CLEAN_AGREEMENT) -> pd.DataFrame:
+    """Rows where the majority holds at least ``agreement`` of the votes (Dim-Sim's clean set uses 0.9)."""
+    return triplets[agreement_share(triplets) >= agreement].reset_index(drop=True)
 
 
 def write_triplets(triplets: pd.DataFrame, path: str | Path) -> None:

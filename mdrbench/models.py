@@ -435,18 +435,23 @@ def embed_excerpts(model: RepresentationModel, features, track_indices, starts, 
     return np.concatenate(outputs)
 
 
+def _fixed_excerpts(model: RepresentationModel, features, track_indices: np.ndarray, excerpts_per_track: int):
+    """The evaluation excerpts of each track, flat: (track index, start frame) arrays of n * per_track."""
+    from mdrbench.features import fixed_excerpt_starts
+
+    starts = fixed_excerpt_starts(features.lengths[track_indices], _n_frames(model, features), excerpts_per_track)
+    return np.repeat(track_indices, excerpts_per_track), starts.reshape(-1)
+
+
 def embed_tracks(model: RepresentationModel, features, track_indices, excerpts_per_track: int = 4,
                  batch_size: int = 64) -> np.ndarray:
     """Track-level embeddings (n, D): the mean over ``excerpts_per_track`` evenly spaced excerpts.
 
     Re-normalized after averaging when the configuration normalizes, so cosines stay dot products.
     """
-    from mdrbench.features import fixed_excerpt_starts
-
     track_indices = np.asarray(track_indices, dtype=np.int64).reshape(-1)
-    starts = fixed_excerpt_starts(features.lengths[track_indices], _n_frames(model, features), excerpts_per_track)
-    repeated = np.repeat(track_indices, excerpts_per_track)
-    excerpt_embeddings = embed_excerpts(model, features, repeated, starts.reshape(-1), batch_size)
+    repeated, starts = _fixed_excerpts(model, features, track_indices, excerpts_per_track)
+    excerpt_embeddings = embed_excerpts(model, features, repeated, starts, batch_size)
     tracks = excerpt_embeddings.reshape(len(track_indices), excerpts_per_track, -1).mean(axis=1)
     if model.config.normalize:
         tracks /= np.maximum(np.linalg.norm(tracks, axis=1, keepdims=True), 1e-12)
@@ -460,12 +465,9 @@ def model_tag_scores(model: RepresentationModel, features, track_indices, excerp
     against prototypes with mdrbench.metrics instead)."""
     if model.config.objective.startswith("triplet"):
         return None
-    from mdrbench.features import fixed_excerpt_starts
-
     track_indices = np.asarray(track_indices, dtype=np.int64).reshape(-1)
     n_frames = _n_frames(model, features)
-    starts = fixed_excerpt_starts(features.lengths[track_indices], n_frames, excerpts_per_track).reshape(-1)
-    repeated = np.repeat(track_indices, excerpts_per_track)
+    repeated, starts = _fixed_excerpts(model, features, track_indices, excerpts_per_track)
     scores = [model.tag_scores(features.batch(repeated[i:i + batch_size], starts[i:i + batch_size], n_frames),
                                batch_size=batch_size)
               for i in range(0, len(repeated), batch_size)]
