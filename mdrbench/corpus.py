@@ -11,7 +11,9 @@ On disk a corpus is a folder::
     vocabulary.csv     tag,category
     tracks.csv         track_id,path,duration,split[,factor_genre,factor_mood,...]
     tags.csv           track_id,tags   (tags joined by ';')
-    audio/*.flac       one mono file per track
+    audio/*.flac       one mono file per track (or, for a folder imported in place, any paths in
+                       tracks.csv, absolute or relative, at any rates: corpus.json then says
+                       "mixed_rates": true and audio is resampled and down-mixed on load)
 
 ``Corpus.load`` validates everything it reads and raises :class:`CorpusError` naming the file, the
 problem and the fix.
@@ -136,7 +138,8 @@ class Corpus:
 
     Attributes:
         track_ids: (n_tracks,) unique string ids.
-        sample_rate: audio sample rate in Hz (every track has this rate).
+        sample_rate: rate in Hz of the audio :meth:`audio` returns. Every file has this rate, unless
+            :attr:`mixed_rates` (a folder imported in place), whose files are resampled on load.
         durations: (n_tracks,) seconds.
         vocabulary: the tag vocabulary (columns of ``tags``).
         tags: (n_tracks, n_tags) uint8 multi-hot, the noisy observed tags.
@@ -186,25 +189,43 @@ class Corpus:
             raise KeyError(f"unknown split {split!r}; expected one of {list(SPLITS)}")
         return np.flatnonzero(self.splits == split)
 
-    def audio(self, index: int) -> np.ndarray:
-        """Mono float32 audio of one track, shape (n_samples,)."""
+    @property
+    def mixed_rates(self) -> bool:
+        """True when the audio files keep their own rates and channel counts (a folder imported in place).
+
+        Such a corpus is resampled and down-mixed on load to :attr:`sample_rate`; a corpus written by
+        :meth:`save` from in-memory audio (the synthetic one) has every file at :attr:`sample_rate`, and a
+        file at another rate is reported as an error. Stored as ``"mixed_rates": true`` in corpus.json.
+        """
+        return bool(self.info.get("mixed_rates", False))
+
+    def audio(self, index: int, sample_rate: int | None = None, max_seconds: float | None = None,
+              offset: str | float = "centre", return_start: bool = False):
+        """Mono float32 audio of one track, shape (n_samples,).
+
+        Args:
+            index: the track.
+            sample_rate: rate to return (default :attr:`sample_rate`); files and in-memory audio at another
+                rate are resampled with soxr (see :mod:`mdrbench.audio`).
+            max_seconds: keep at most this many seconds (None: the whole track); only that window is read
+                from disk.
+            offset: where the window sits: "centre", "start" or seconds from the start.
+            return_start: also return the window's start in the track, in seconds.
+
+        Returns:
+            (n_samples,) float32, or ``(audio, start_seconds)`` with ``return_start``.
+        """
+        from mdrbench.audio import load_audio, resample, window_bounds
+
+        rate = self.sample_rate if sample_rate is None else int(sample_rate)
         if self._audio is not None:
-            return self._audio[index]
+            audio = np.asarray(self._audio[index], dtype=np.float32)
+            start, stop = window_bounds(len(audio), self.sample_rate, max_seconds, offset)
+            audio = resample(audio[start:stop], self.sample_rate, rate)
+            return (audio, start / self.sample_rate) if return_start else audio
         if self.root is None or self.audio_paths is None:
             raise CorpusError("this corpus has neither in-memory audio nor audio files.")
-        import soundfile
-
-        path = self.root / self.audio_paths[index]
-        if not path.exists():
-            raise CorpusError(f"{path}: audio file missing. Fix: restore it or regenerate the corpus.")
-        audio, rate = soundfile.read(path, dtype="float32", always_2d=True)
-        if rate != self.sample_rate:
-            raise CorpusError(f"{path}: sample rate {rate} Hz, but the corpus says {self.sample_rate} Hz. "
-                              f"Fix: resample the file or regenerate the corpus.")
-        audio = audio.mean(axis=1)
-        if not np.all(np.isfinite(audio)):
-            raise CorpusError(f"{path}: audio contains NaN or infinite samples. Fix: re-export the file.")
-        return audio
+        return load_audio(self.root / self.audio_paths[index], rate, max_seconds, offset, return_start=return_start)
 
     def iter_audio(self, indices: Iterable[int] | None = None):
         for index in range(len(self)) if indices is None else indices:
@@ -288,7 +309,9 @@ class Corpus:
         (folder / "audio").mkdir(parents=True, exist_ok=True)
         paths = []
         for index, track in enumerate(tqdm(self.track_ids, desc="writing audio", disable=not progress)):
-            relative = f"audio/{track}.flac"
+            # copied files keep their own format (the extension says what the file is)
+            suffix = ".flac" if self._audio is not None else Path(self.audio_paths[index]).suffix or ".flac"
+            relative = f"audio/{track}{suffix}"
             target = folder / relative
             if self._audio is not None:
                 if not np.all(np.isfinite(self._audio[index])):
@@ -317,8 +340,8 @@ class Corpus:
     def load(cls, folder: str | Path, check_audio: bool = True) -> Corpus:
         """Read a corpus folder written by :meth:`save`, validating it.
 
-        ``check_audio`` opens the header of every audio file (existence and sample rate); it is cheap
-        (no decoding) and on by default.
+        ``check_audio`` opens the header of every audio file (existence, readability and, unless the corpus
+        has ``"mixed_rates": true``, the sample rate); it is cheap (no decoding) and on by default.
         """
         folder = Path(folder)
         if not folder.is_dir():
@@ -368,7 +391,7 @@ class Corpus:
             factors = tracks[factor_columns].rename(columns=lambda c: c[len("factor_"):]).reset_index(drop=True)
         paths = tracks["path"].tolist()
         if check_audio:
-            _check_audio_files(folder, paths, sample_rate)
+            _check_audio_files(folder, paths, sample_rate, mixed_rates=bool(meta.get("mixed_rates", False)))
         info = {k: v for k, v in meta.items() if k not in {"format_version", "sample_rate"}}
         return cls(track_ids=np.array(ids, dtype=str), sample_rate=sample_rate, durations=durations,
                    vocabulary=vocabulary, tags=tags, splits=tracks["split"].to_numpy(dtype=str),
@@ -388,8 +411,8 @@ def _read_table(path: Path, required: set[str]) -> pd.DataFrame:
     return frame
 
 
-def _check_audio_files(folder: Path, paths: list[str], sample_rate: int) -> None:
-    import soundfile
+def _check_audio_files(folder: Path, paths: list[str], sample_rate: int, mixed_rates: bool = False) -> None:
+    from mdrbench.audio import AudioError, probe_audio
 
     for relative in paths:
         path = folder / relative
@@ -397,9 +420,10 @@ def _check_audio_files(folder: Path, paths: list[str], sample_rate: int) -> None
             raise CorpusError(f"{path}: audio file missing (listed in tracks.csv). "
                               f"Fix: restore it, or remove its row from tracks.csv and tags.csv.")
         try:
-            rate = soundfile.info(str(path)).samplerate
-        except RuntimeError as error:
-            raise CorpusError(f"{path}: unreadable audio ({error}). Fix: re-export or remove it.") from None
-        if rate != sample_rate:
+            rate = probe_audio(path)["sample_rate"]
+        except AudioError as error:
+            raise CorpusError(f"{error} (listed in {folder / 'tracks.csv'})") from None
+        if rate != sample_rate and not mixed_rates:
             raise CorpusError(f"{path}: sample rate {rate} Hz, but corpus.json says {sample_rate} Hz. "
-                              f"Fix: resample the file to {sample_rate} Hz.")
+                              f"Fix: resample the file to {sample_rate} Hz, or set \"mixed_rates\": true in "
+                              f"corpus.json to resample every file on load.")

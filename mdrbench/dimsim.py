@@ -6,6 +6,11 @@ on a synthetic corpus: every simulated rater has private weights over the four c
 flat Dirichlet: some listen mostly to genre, others to the instrument...) and a little noise, and rates
 similarity as the weighted count of shared clean factors. The result is written in Dim-Sim's schema, so
 the real file (Zenodo record 3889149) drops in unchanged for evaluation on real audio.
+
+Reading the real file: :func:`read_triplets` checks it row by row, :func:`triplets_in_corpus` keeps the
+triplets whose MSD clips you hold (mapping ids if your corpus names tracks otherwise), :func:`triplet_indices`
+turns them into corpus indices (positive = the clip with more votes) and :func:`clip_frames` turns clip
+starts in seconds into frames of the resampled, windowed features.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ COLUMNS: tuple[str, ...] = (
     "clip_lengths_seconds", "clip_lengths_samples", "song1_vote", "song2_vote",
 )
 _ID_COLUMNS = ("anchor_id", "song1_id", "song2_id")
+_INTEGER_COLUMNS = ("anchor_start_samples", "song1_start_samples", "song2_start_samples",
+                    "sampling_rate", "clip_lengths_samples", "song1_vote", "song2_vote")
+START_TOLERANCE_SECONDS = 0.01  # starts in seconds may be rounded in the file; samples are exact
 CLEAN_AGREEMENT = 0.9  # Dim-Sim's clean subset: at least 90% of the raters agree
 RATER_NOISE = 0.15  # std of the noise added to each rater's similarity difference
 
@@ -105,18 +113,127 @@ def write_triplets(triplets: pd.DataFrame, path: str | Path) -> None:
 
 
 def read_triplets(path: str | Path) -> pd.DataFrame:
-    """Read a Dim-Sim CSV (ours or the real dataset's), returning the 15 columns in order."""
+    """Read a Dim-Sim CSV (ours or the real dataset's), returning the 15 columns in order.
+
+    The real file (Zenodo record 3889149) has the 15 columns of :data:`COLUMNS`: MSD track ids for the
+    anchor and the two songs, each clip's start in seconds and in samples at ``sampling_rate`` (22,050 Hz),
+    the clip length (3 s, 66,150 samples) and the votes for song 1 and song 2. Extra columns (a saved index,
+    say) are dropped; the columns may come in any order.
+
+    Every row is checked: numbers where numbers belong, non-negative integer starts and votes, a positive
+    rate, and starts in seconds that agree with starts in samples (to 10 ms).
+
+    Raises:
+        FileNotFoundError: no such file. ValueError: naming the file, the column and the row, and the fix.
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such triplet file. Fix: download Dim-Sim from Zenodo record "
                                 f"3889149, or write one with mdrbench.dimsim.write_triplets.")
-    frame = pd.read_csv(path, dtype={column: str for column in _ID_COLUMNS})
+    try:
+        frame = pd.read_csv(path, dtype={column: str for column in _ID_COLUMNS}, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: cannot be parsed as CSV ({' '.join(str(error).split())}). Fix: give the "
+                         f"Dim-Sim CSV unchanged.") from None
+    frame.columns = [str(column).strip() for column in frame.columns]
     _check_columns(frame, str(path))
     frame = frame[list(COLUMNS)].copy()
-    for column in ("triplet_id", "anchor_start_samples", "song1_start_samples", "song2_start_samples",
-                   "sampling_rate", "clip_lengths_samples", "song1_vote", "song2_vote"):
-        frame[column] = frame[column].astype(np.int64)
+    for column in _ID_COLUMNS:
+        frame[column] = frame[column].fillna("").str.strip()
+        empty = frame.index[frame[column] == ""]
+        if len(empty):
+            raise ValueError(f"{path}: row {int(empty[0]) + 2} has no {column}. Fix: every triplet needs three ids.")
+    numbers = pd.to_numeric(frame["triplet_id"], errors="coerce")
+    if numbers.notna().all() and (numbers == np.round(numbers)).all():
+        frame["triplet_id"] = numbers.astype(np.int64)
+    else:  # the ids are only labels: keep them as written
+        frame["triplet_id"] = frame["triplet_id"].astype(str)
+    for column in COLUMNS:
+        if column in _ID_COLUMNS or column == "triplet_id":
+            continue
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = values.isna() | ~np.isfinite(values)
+        integer = column in _INTEGER_COLUMNS
+        if integer:
+            bad |= (values != np.round(values)) | (values < 0)
+        else:
+            bad |= values < 0
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            kind = "a non-negative integer" if integer else "a non-negative number"
+            raise ValueError(f"{path}: row {row + 2}, column {column}: {frame[column].iloc[row]!r} is not {kind}. "
+                             f"Fix: give the Dim-Sim CSV unchanged.")
+        frame[column] = values.astype(np.int64) if integer else values.astype(np.float64)
+    if (frame["sampling_rate"] <= 0).any():
+        raise ValueError(f"{path}: sampling_rate must be positive (Dim-Sim uses 22050). Fix: give the Dim-Sim CSV "
+                         f"unchanged.")
+    for role in ("anchor", "song1", "song2"):
+        gap = (frame[f"{role}_start_samples"] / frame["sampling_rate"] - frame[f"{role}_start_seconds"]).abs()
+        if (gap > START_TOLERANCE_SECONDS).any():
+            row = int(np.flatnonzero(gap.to_numpy() > START_TOLERANCE_SECONDS)[0])
+            raise ValueError(f"{path}: triplet {frame['triplet_id'].iloc[row]}: {role}_start_samples / sampling_rate "
+                             f"= {frame[f'{role}_start_samples'].iloc[row] / frame['sampling_rate'].iloc[row]:.3f} s "
+                             f"but {role}_start_seconds = {frame[f'{role}_start_seconds'].iloc[row]} s. Fix: the two "
+                             f"starts must describe the same clip.")
     return frame
+
+
+def triplets_in_corpus(triplets: pd.DataFrame, corpus: Corpus,
+                       id_map: dict[str, str] | None = None) -> tuple[pd.DataFrame, int]:
+    """The triplets whose three tracks are all in ``corpus`` (you may hold only part of Dim-Sim's MSD clips).
+
+    Args:
+        id_map: optional triplet id -> corpus track id (when the corpus names tracks otherwise than by
+            MSD id); ids not in it are looked up unchanged.
+
+    Returns:
+        (the usable rows, ids mapped to corpus track ids, index reset; how many rows were dropped).
+    """
+    _check_columns(triplets, "triplets")
+    known = set(corpus.track_ids.tolist())
+    mapped = triplets.copy()
+    for column in _ID_COLUMNS:
+        mapped[column] = [id_map.get(str(t), str(t)) if id_map else str(t) for t in mapped[column]]
+    usable = np.ones(len(mapped), bool)
+    for column in _ID_COLUMNS:
+        usable &= mapped[column].isin(known).to_numpy()
+    return mapped[usable].reset_index(drop=True), int((~usable).sum())
+
+
+def clip_frames(features, indices: np.ndarray, start_seconds: np.ndarray, n_frames: int | None = None) -> np.ndarray:
+    """Excerpt start frames in a :class:`~mdrbench.features.FeatureStore` for clips given in seconds.
+
+    A clip starting ``s`` seconds into its track (any sampling rate: Dim-Sim's starts are at 22,050 Hz)
+    starts at frame ``round((s - window_start) * sample_rate / hop_length)`` of the front-end's features,
+    where ``window_start`` is where the stored window of that track begins (feature extraction keeps at most
+    30 s, centred). Starts are clipped so the excerpt stays inside the stored features; a clip that had to
+    move by more than half its length (audio shorter than Dim-Sim's, or outside the window) is counted in a
+    warning.
+
+    Args:
+        features: a FeatureStore (its ``settings``, ``lengths`` and ``window_starts``).
+        indices: (n,) corpus track indices.
+        start_seconds: (n,) clip starts in seconds from the start of each track.
+        n_frames: excerpt length (default ``features.settings.excerpt_frames``).
+
+    Returns:
+        (n,) int64 frame starts in [0, max(length - n_frames, 0)].
+    """
+    import warnings
+
+    indices = np.asarray(indices, dtype=np.int64)
+    start_seconds = np.asarray(start_seconds, dtype=np.float64)
+    settings = features.settings
+    n_frames = settings.excerpt_frames if n_frames is None else int(n_frames)
+    frames_per_second = settings.sample_rate / settings.hop_length
+    wanted = np.round((start_seconds - features.window_starts[indices]) * frames_per_second).astype(np.int64)
+    frames = np.clip(wanted, 0, np.maximum(features.lengths[indices] - n_frames, 0))
+    moved = np.abs(frames - wanted) > n_frames // 2
+    if moved.any():
+        warnings.warn(f"{int(moved.sum())} of {len(frames)} clips lie outside the stored audio by more than half a "
+                      f"clip and were moved inside it (audio shorter than the triplets assume, or outside the kept "
+                      f"window: compute features with a longer max_seconds).", stacklevel=2)
+    return frames
 
 
 def triplet_indices(triplets: pd.DataFrame, corpus: Corpus) -> tuple[np.ndarray, ...]:
@@ -134,7 +251,8 @@ def triplet_indices(triplets: pd.DataFrame, corpus: Corpus) -> tuple[np.ndarray,
     unknown = sorted({str(t) for column in _ID_COLUMNS for t in untied[column] if str(t) not in lookup})
     if unknown:
         raise CorpusError(f"{len(unknown)} triplet track ids are not in corpus {corpus.name!r}, e.g. {unknown[:5]}. "
-                          f"Fix: use the corpus the triplets were made for (for Dim-Sim: the MSD clips).")
+                          f"Fix: use the corpus the triplets were made for (for Dim-Sim: the MSD clips), or keep the "
+                          f"triplets whose tracks you have with triplets_in_corpus(triplets, corpus).")
     first_wins = (untied["song1_vote"] > untied["song2_vote"]).to_numpy()
 
     def pick(if_first: str, otherwise: str, suffix: str) -> np.ndarray:

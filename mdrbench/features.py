@@ -351,12 +351,21 @@ class FeatureStore:
         values: (total_frames, n_mels) float16 or float32, tracks one after another (may be a memmap).
         offsets: (n_tracks + 1,) int64, track i spans values[offsets[i]:offsets[i+1]].
         settings: the front-end settings that produced the values.
+        window_starts: optional (n_tracks,) seconds: where in each track's audio the stored features begin
+            (feature extraction keeps a bounded window per track); default zeros. Frame ``t`` of track ``i``
+            is centred on second ``window_starts[i] + t * hop_length / sample_rate`` of the track.
+        skipped: optional list of ``{"index", "track_id", "path", "error"}`` for tracks whose audio could
+            not be decoded (extraction with ``skip_errors=True``); each holds one frame of silence.
     """
 
-    def __init__(self, values: np.ndarray, offsets: np.ndarray, settings: FrontendSettings):
+    def __init__(self, values: np.ndarray, offsets: np.ndarray, settings: FrontendSettings,
+                 window_starts: np.ndarray | None = None, skipped: list[dict] | None = None):
         self.values = values
         self.offsets = np.asarray(offsets, dtype=np.int64)
         self.settings = settings
+        self.window_starts = (np.zeros(len(self.offsets) - 1) if window_starts is None
+                              else np.asarray(window_starts, dtype=np.float64))
+        self.skipped = list(skipped or [])
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -468,6 +477,9 @@ class FeatureStore:
                 "format_version": FEATURE_FORMAT_VERSION, "key": key, "settings": self.settings.to_dict(),
                 "n_tracks": len(self), "total_frames": int(self.offsets[-1]), "n_mels": self.n_mels,
                 "dtype": str(self.values.dtype), "crc32": checksum, **(meta or {}),
+                # where each track's features begin in its audio (all zero unless tracks were cut)
+                "window_starts": np.round(self.window_starts, 6).tolist() if self.window_starts.any() else None,
+                "skipped": self.skipped,
             }
             (temporary / "meta.json").write_text(json.dumps(description, indent=2))
             if folder.exists():
@@ -521,115 +533,342 @@ class FeatureStore:
         if values.dtype != dtype or values.shape != (total, n_mels) or n_mels != settings.n_mels:
             raise FeatureCacheError(f"{folder / 'values.npy'}: {values.dtype} {values.shape}, expected {dtype} "
                                     f"({total}, {settings.n_mels}).")
+        window_starts, skipped = meta.get("window_starts"), meta.get("skipped") or []
+        if window_starts is not None and (not isinstance(window_starts, list) or len(window_starts) != n_tracks):
+            raise FeatureCacheError(f"{folder / 'meta.json'}: window_starts must list {n_tracks} numbers.")
+        if not isinstance(skipped, list):
+            raise FeatureCacheError(f"{folder / 'meta.json'}: skipped must be a list.")
         if verify:
             found = 0
             for begin in range(0, total, _CHUNK_ROWS):
                 found = zlib.crc32(np.ascontiguousarray(values[begin:begin + _CHUNK_ROWS]), found)
             if found != checksum:
                 raise FeatureCacheError(f"{folder / 'values.npy'}: checksum mismatch (file corrupted).")
-        return cls(values, offsets, settings)
+        return cls(values, offsets, settings, window_starts=window_starts, skipped=skipped)
 
 
 _CHUNK_ROWS = 1 << 16
 
 
 # ---------------------------------------------------------------------------------------------- the cache
-def feature_key(corpus, settings: FrontendSettings | str) -> str:
-    """Cache key: a hash of the front-end settings and ``corpus.fingerprint()``."""
+DEFAULT_MAX_SECONDS = 30.0  # feature extraction keeps at most this much of each track (centred)
+_PART_ROWS = 1 << 17  # frames per resumable part file (16 MiB at 64 mels in float16): a kill loses at most one
+
+
+def _window_description(max_seconds: float | None, offset: str | float) -> dict | None:
+    from mdrbench.audio import CENTRE_SPELLINGS, check_window
+
+    check_window(max_seconds, offset)
+    if max_seconds is None:
+        return None
+    where = "centre" if offset in CENTRE_SPELLINGS else offset if isinstance(offset, str) else float(offset)
+    return {"max_seconds": float(max_seconds), "offset": where}
+
+
+def feature_key(corpus, settings: FrontendSettings | str, max_seconds: float | None = DEFAULT_MAX_SECONDS,
+                offset: str | float = "centre") -> str:
+    """Cache key: a hash of the front-end settings, the window kept per track and ``corpus.fingerprint()``."""
     settings = resolve_frontend(settings)
     text = json.dumps({"format_version": FEATURE_FORMAT_VERSION, "settings": settings.to_dict(),
-                       "corpus": corpus.fingerprint()}, sort_keys=True)
+                       "window": _window_description(max_seconds, offset), "corpus": corpus.fingerprint()},
+                      sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _compute_values(corpus, settings: FrontendSettings, progress: bool, batch_seconds: float, device):
-    """Log-mel of every track: list of (frames_i, n_mels) float16 chunks and (n_tracks + 1,) offsets."""
+@dataclass
+class _Extraction:
+    """What extraction produced so far: (rows, n_mels) float16 chunks, and per track its frames, its
+    window start (seconds) and, for an undecodable track, a ``skipped`` entry."""
+
+    chunks: list
+    lengths: list
+    window_starts: list
+    skipped: list
+
+    @property
+    def offsets(self) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(self.lengths, dtype=np.int64)]).astype(np.int64)
+
+
+class _PartFolder:
+    """The finished parts of an extraction in progress, so that a killed run resumes where it stopped.
+
+    Each part is ``part-FIRSTTRACK.npy`` (its tracks' float16 log-mels, concatenated) and ``part-FIRSTTRACK.json``
+    (cache key, track range, frames and window start per track, skipped tracks, CRC32), both written to a
+    temporary name and renamed, the JSON last: a part counts only once its JSON exists.
+    """
+
+    def __init__(self, folder: Path, key: str, n_mels: int):
+        self.folder, self.key, self.n_mels = Path(folder), key, n_mels
+
+    def resume(self) -> list[dict]:
+        """Valid parts covering tracks 0, 1, ... without gaps, values memory-mapped; anything else is deleted."""
+        if not self.folder.is_dir():
+            return []
+        kept, expected_first = [], 0
+        for description_path in sorted(self.folder.glob("part-*.json")):
+            record = self._read(description_path)
+            if record is None or record["first"] != expected_first:
+                break
+            kept.append(record)
+            expected_first = record["end"]
+        names = {f"part-{r['first']:08d}.{extension}" for r in kept for extension in ("npy", "json")}
+        for path in self.folder.iterdir():
+            if path.name not in names:
+                path.unlink(missing_ok=True)
+        return kept
+
+    def _read(self, description_path: Path) -> dict | None:
+        try:
+            record = json.loads(description_path.read_text())
+            if record.get("key") != self.key:
+                return None
+            values = np.load(description_path.with_suffix(".npy"), mmap_mode="r", allow_pickle=False)
+            lengths = [int(n) for n in record["lengths"]]
+            if (values.dtype != np.float16 or values.shape != (sum(lengths), self.n_mels)
+                    or len(record["window_starts"]) != len(lengths) or record["end"] - record["first"] != len(lengths)):
+                return None
+            checksum = 0
+            for begin in range(0, len(values), _CHUNK_ROWS):
+                checksum = zlib.crc32(np.ascontiguousarray(values[begin:begin + _CHUNK_ROWS]), checksum)
+            if checksum != record["crc32"]:
+                return None
+        except (OSError, ValueError, KeyError, TypeError, EOFError):
+            return None
+        return {**record, "values": values, "lengths": lengths}
+
+    def write(self, first: int, values: np.ndarray, lengths: list, window_starts: list, skipped: list) -> dict:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        stem = self.folder / f"part-{first:08d}"
+        temporary = self.folder / f".part-{first:08d}.tmp-{uuid.uuid4().hex[:8]}"
+        values = np.ascontiguousarray(values, dtype=np.float16)
+        with open(temporary, "wb") as handle:
+            np.save(handle, values, allow_pickle=False)
+        os.replace(temporary, stem.with_suffix(".npy"))
+        record = {"key": self.key, "first": first, "end": first + len(lengths), "lengths": [int(n) for n in lengths],
+                  "window_starts": [float(w) for w in window_starts], "skipped": skipped,
+                  "crc32": zlib.crc32(values)}
+        temporary.write_text(json.dumps(record))
+        os.replace(temporary, stem.with_suffix(".json"))
+        return {**record, "values": np.load(stem.with_suffix(".npy"), mmap_mode="r", allow_pickle=False)}
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _compute_values(corpus, settings: FrontendSettings, progress: bool, batch_seconds: float, device, *,
+                    max_seconds: float | None = DEFAULT_MAX_SECONDS, offset: str | float = "centre",
+                    skip_errors: bool = False, parts: _PartFolder | None = None) -> _Extraction:
+    """Log-mel of every track, in track order, resuming from ``parts`` and writing new parts as it goes.
+
+    Audio is read through :meth:`Corpus.audio`: only the kept window, resampled to the front-end's rate.
+    Whatever stops the loop (an undecodable file, Ctrl-C), the finished tracks are written as a part first.
+    """
     from tqdm.auto import tqdm
 
-    chunks, lengths = [], []
-    pending: list[np.ndarray] = []
+    from mdrbench.corpus import CorpusError
+
+    extraction = _Extraction([], [], [], [])
+    for record in parts.resume() if parts is not None else []:
+        extraction.chunks.append(record["values"])
+        extraction.lengths += record["lengths"]
+        extraction.window_starts += record["window_starts"]
+        extraction.skipped += record["skipped"]
+    first_new = len(extraction.lengths)
+
+    done: list[tuple[np.ndarray, float, dict | None]] = []  # computed tracks not yet in a part
+    pending: list[tuple[np.ndarray | None, float, dict | None]] = []  # tracks waiting for the front-end
 
     def flush():
-        # zero-padding to a common length is exact under constant-padded centered frames
-        longest = max(len(audio) for audio in pending)
-        batch = np.zeros((len(pending), longest), dtype=np.float32)
-        for row, audio in enumerate(pending):
-            batch[row, :len(audio)] = audio
-        features = log_mel(batch, settings, device=device)
-        for row, audio in enumerate(pending):
+        decoded = [audio for audio, _, _ in pending if audio is not None]
+        features = None
+        if decoded:
+            # zero-padding to a common length is exact under constant-padded centered frames
+            batch = np.zeros((len(decoded), max(len(audio) for audio in decoded)), dtype=np.float32)
+            for row, audio in enumerate(decoded):
+                batch[row, :len(audio)] = audio
+            features = log_mel(batch, settings, device=device)
+        row = 0
+        for audio, start, skipped in pending:
+            if audio is None:  # an undecodable track keeps its place with one frame of silence
+                done.append((np.full((1, settings.n_mels), settings.silence_value, np.float16), 0.0, skipped))
+                continue
             frames = settings.n_frames(len(audio))
-            chunks.append(features[row, :, :frames].T.astype(np.float16))
-            lengths.append(frames)
+            done.append((features[row, :, :frames].T.astype(np.float16), start, None))
+            row += 1
         pending.clear()
 
+    def close_part():
+        if not done:
+            return
+        first = len(extraction.lengths)
+        values = np.concatenate([features for features, _, _ in done])
+        lengths = [len(features) for features, _, _ in done]
+        starts = [start for _, start, _ in done]
+        skipped = [entry for _, _, entry in done if entry is not None]
+        chunk = values if parts is None else parts.write(first, values, lengths, starts, skipped)["values"]
+        extraction.chunks.append(chunk)
+        extraction.lengths += lengths
+        extraction.window_starts += starts
+        extraction.skipped += skipped
+        done.clear()
+
     budget = max(1, int(batch_seconds * settings.sample_rate))
-    for index, audio in tqdm(corpus.iter_audio(), total=len(corpus), desc=f"log-mel {corpus.name}",
-                             unit="track", disable=not progress):
-        audio = np.asarray(audio, dtype=np.float32)
-        if audio.ndim != 1 or len(audio) == 0:
-            raise ValueError(f"track {index} ({corpus.track_ids[index]}): audio of shape {audio.shape}; "
-                             f"expected non-empty mono (samples,).")
-        if not np.isfinite(audio).all():
-            raise _nan_error(f"track {index} ({corpus.track_ids[index]})")
-        if pending and max(len(a) for a in pending + [audio]) * (len(pending) + 1) > budget:
-            flush()
-        pending.append(audio)
-    if pending:
-        flush()
-    offsets = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)]).astype(np.int64)
-    return chunks, offsets
+    rows_in_part = 0
+    bar = tqdm(range(first_new, len(corpus)), total=len(corpus), initial=first_new, unit="track",
+               desc=f"log-mel {corpus.name}", disable=not progress)
+    try:
+        for index in bar:
+            track = f"track {index} ({corpus.track_ids[index]})"
+            try:
+                audio, start = corpus.audio(index, sample_rate=settings.sample_rate, max_seconds=max_seconds,
+                                            offset=offset, return_start=True)
+            except CorpusError as error:
+                if not skip_errors:
+                    raise
+                path = None if corpus.audio_paths is None else str(corpus.audio_paths[index])
+                pending.append((None, 0.0, {"index": index, "track_id": str(corpus.track_ids[index]),
+                                            "path": path, "error": str(error)}))
+                rows_in_part += 1
+                continue
+            audio = np.asarray(audio, dtype=np.float32)
+            if audio.ndim != 1 or len(audio) == 0:
+                raise ValueError(f"{track}: audio of shape {audio.shape}; expected non-empty mono (samples,).")
+            if not np.isfinite(audio).all():
+                raise _nan_error(track)
+            decoded = [a for a, _, _ in pending if a is not None]
+            if decoded and max(len(a) for a in decoded + [audio]) * (len(decoded) + 1) > budget:
+                flush()
+            pending.append((audio, start, None))
+            rows_in_part += settings.n_frames(len(audio))
+            if rows_in_part >= _PART_ROWS:
+                flush()
+                close_part()
+                rows_in_part = 0
+    except BaseException:
+        # keep the finished work: compute what is pending, write it as a part, then re-raise
+        if parts is not None:
+            try:
+                flush()
+            except Exception:  # noqa: BLE001  (the original error is the one to report)
+                pending.clear()
+            close_part()
+        raise
+    finally:
+        bar.close()
+    flush()
+    close_part()
+    return extraction
+
+
+def _skipped_message(skipped: list[dict]) -> str:
+    first = skipped[0]
+    return (f"{len(skipped)} track(s) could not be decoded and hold one frame of silence, e.g. track "
+            f"{first['track_id']!r}: {first['error']}")
 
 
 def compute_features(corpus, settings: FrontendSettings | str = "compact", cache_dir: str | Path | bool | None = None,
-                     progress: bool = True, batch_seconds: float = 30.0, device=None) -> FeatureStore:
-    """Whole-track log-mels of every track of ``corpus``, cached on disk.
+                     progress: bool = True, batch_seconds: float = 30.0, device=None,
+                     max_seconds: float | None = DEFAULT_MAX_SECONDS, offset: str | float = "centre",
+                     skip_errors: bool = False) -> FeatureStore:
+    """Log-mels of a bounded window of every track of ``corpus``, cached on disk, resumable.
+
+    Audio files at any rate and channel count are down-mixed and resampled (soxr) to the front-end's rate on
+    load (:func:`mdrbench.audio.load_audio`); in-memory audio (a freshly synthesized corpus) must already be
+    at that rate. Of each track at most ``max_seconds`` are kept (default 30 s, centred; only that window is
+    read from disk), so the cache grows with the number of tracks, not with their length: at the compact
+    front-end 30 s is 938 frames x 64 mels x 2 bytes = 120 KB per track.
+
+    Extraction writes finished parts as it goes (in a hidden ``.KEY.partial`` folder beside the cache): a
+    run that is killed or hits an undecodable file resumes at the first unfinished track.
 
     Args:
-        corpus: a :class:`~mdrbench.corpus.Corpus` whose sample rate equals ``settings.sample_rate``.
+        corpus: a :class:`~mdrbench.corpus.Corpus`.
         settings: a :class:`FrontendSettings` or a preset name in :data:`FRONTENDS`.
-        cache_dir: the cache folder. Default: ``corpus.root / "features" / key`` for a corpus on disk, no
-            cache for an in-memory one; ``False`` disables caching. A cache that is stale (other settings
-            or corpus) or corrupt is rebuilt with a warning, never used.
+        cache_dir: the cache folder. Default: ``corpus.root / "features" / key`` for a corpus folder
+            (with corpus.json), ``$MDRBENCH_HOME/features/key`` for audio read in place, no cache for an
+            in-memory corpus; ``False`` disables caching. A cache that is stale (other settings,
+            window or corpus) or corrupt is rebuilt with a warning, never used.
         progress: show a tqdm bar while computing.
         batch_seconds: audio (zero-padded, in seconds) per front-end call: groups short tracks into one
             call and bounds memory. Results do not depend on it (zero padding is exact); speed barely.
         device: torch device for the front-end (default CPU; e.g. "cuda" for a large corpus).
+        max_seconds: keep at most this many seconds per track (None: whole tracks).
+        offset: where the kept window sits: "centre", "start" or seconds from the start.
+        skip_errors: an undecodable file does not stop extraction: the track holds one frame of silence and
+            is listed in ``store.skipped`` (index, track id, path, error) and in the cache's meta.json, with
+            a warning. Without it the first such file raises :class:`~mdrbench.audio.AudioError`, after the
+            finished tracks were written.
 
     Returns:
-        a :class:`FeatureStore` with float16 values (memory-mapped when cached).
+        a :class:`FeatureStore` with float16 values (memory-mapped when cached), ``window_starts`` (seconds
+        into each track where its features begin) and ``skipped``.
     """
     settings = resolve_frontend(settings)
-    if int(corpus.sample_rate) != settings.sample_rate:
+    window = _window_description(max_seconds, offset)
+    if getattr(corpus, "_audio", None) is not None and int(corpus.sample_rate) != settings.sample_rate:
         raise ValueError(f"corpus {corpus.name!r} is sampled at {corpus.sample_rate} Hz but the front-end expects "
                          f"{settings.sample_rate} Hz. Fix: pick the matching front-end (e.g. "
                          f"{[name for name, s in FRONTENDS.items() if s.sample_rate == corpus.sample_rate]}) "
-                         f"or regenerate the corpus at {settings.sample_rate} Hz.")
+                         f"or regenerate the corpus at {settings.sample_rate} Hz (audio files, unlike in-memory "
+                         f"audio, are resampled on load).")
     if len(corpus) == 0:
         raise ValueError("the corpus has no tracks.")
-    key = feature_key(corpus, settings)
+    options = {"max_seconds": max_seconds, "offset": offset, "skip_errors": skip_errors}
+    key = feature_key(corpus, settings, max_seconds, offset)
     if cache_dir is None and corpus.root is not None:
-        cache_dir = Path(corpus.root) / "features" / key
+        cache_dir = _default_cache_dir(Path(corpus.root), key)
     if cache_dir is False or cache_dir is None:
-        chunks, offsets = _compute_values(corpus, settings, progress, batch_seconds, device)
-        return FeatureStore(np.concatenate(chunks), offsets, settings)
+        extraction = _compute_values(corpus, settings, progress, batch_seconds, device, **options)
+        store = FeatureStore(np.concatenate(extraction.chunks), extraction.offsets, settings,
+                             extraction.window_starts, extraction.skipped)
+        return _checked_skips(store, skip_errors, "")
     cache_dir = Path(cache_dir)
     if cache_dir.exists():
         try:
             store = FeatureStore.load(cache_dir, key=key)
             if len(store) == len(corpus):
-                return store
+                return _checked_skips(store, skip_errors, cache_dir)
             raise FeatureCacheError(f"{cache_dir}: {len(store)} tracks cached, the corpus has {len(corpus)}.")
         except FeatureCacheError as error:
             warnings.warn(f"rebuilding the feature cache: {error}", stacklevel=2)
-    chunks, offsets = _compute_values(corpus, settings, progress, batch_seconds, device)
-    store = FeatureStore(_ConcatenatedChunks(chunks, settings.n_mels), offsets, settings)
+    parts = _PartFolder(cache_dir.parent / f".{cache_dir.name}.partial", key, settings.n_mels)
+    extraction = _compute_values(corpus, settings, progress, batch_seconds, device, parts=parts, **options)
+    store = FeatureStore(_ConcatenatedChunks(extraction.chunks, settings.n_mels), extraction.offsets, settings,
+                         extraction.window_starts, extraction.skipped)
     store.save(cache_dir, key=key, meta={"corpus_fingerprint": corpus.fingerprint(), "corpus_name": corpus.name,
-                                         "created_by": f"mdrbench pid {os.getpid()}"})
-    return FeatureStore.load(cache_dir, key=key, verify=False)
+                                         "window": window, "created_by": f"mdrbench pid {os.getpid()}"})
+    parts.remove()
+    return _checked_skips(FeatureStore.load(cache_dir, key=key, verify=False), skip_errors, cache_dir)
+
+
+def _default_cache_dir(root: Path, key: str) -> Path:
+    """Beside a corpus folder mdrbench wrote (it has corpus.json); never inside someone's music folder (a
+    folder read in place by :mod:`mdrbench.sources`), whose cache goes to ``$MDRBENCH_HOME/features``."""
+    from mdrbench.paths import home
+
+    return root / "features" / key if (root / "corpus.json").is_file() else home() / "features" / key
+
+
+def _checked_skips(store: FeatureStore, skip_errors: bool, where) -> FeatureStore:
+    """Warn about skipped tracks, or refuse a cache that holds some when the caller did not ask to skip."""
+    from mdrbench.audio import AudioError
+
+    if not store.skipped:
+        return store
+    if len(store.skipped) == len(store):
+        raise AudioError(f"no track could be decoded: {_skipped_message(store.skipped)}")
+    if not skip_errors:
+        raise AudioError(f"{where or 'features'}: {_skipped_message(store.skipped)}. Fix: pass skip_errors=True "
+                         f"to use the other tracks, or repair the files (the cache is then rebuilt).")
+    warnings.warn(f"{_skipped_message(store.skipped)}; the list is in store.skipped"
+                  + (f" and {Path(where) / 'meta.json'}" if where else "") + ".", stacklevel=3)
+    return store
 
 
 class _ConcatenatedChunks:
-    """Row-slicing view over a list of (rows, n_mels) arrays, so saving never holds two full copies."""
+    """Row-slicing view over a list of (rows, n_mels) arrays (memory-mapped parts, say), so saving never holds
+    two full copies."""
 
     def __init__(self, chunks: list[np.ndarray], n_mels: int):
         self.chunks = chunks
@@ -644,8 +883,9 @@ class _ConcatenatedChunks:
         begin, end, _ = rows.indices(self.shape[0])
         first = max(int(np.searchsorted(self.starts, begin, side="right")) - 1, 0)
         last = int(np.searchsorted(self.starts, end, side="left"))
-        pieces = [self.chunks[i] for i in range(first, last)]
-        return np.concatenate(pieces)[begin - self.starts[first]:end - self.starts[first]]
+        # slice each chunk before joining: only the requested rows are read from a memory-mapped part
+        pieces = [self.chunks[i][max(begin - self.starts[i], 0):end - self.starts[i]] for i in range(first, last)]
+        return np.concatenate(pieces) if pieces else np.empty((0, self.shape[1]), self.dtype)
 
 
 # ---------------------------------------------------------------------------------------------- excerpts
