@@ -3,7 +3,7 @@
     mdrbench corpus synth --size ci --seed 0 --out corpora/ci
     mdrbench corpus info corpora/ci
     mdrbench train proxy-norm-dis --corpus corpora/ci --out runs/proxy
-    mdrbench bench --size default --configs all --seeds 1     (results in ~/.cache/mdrbench/results/default)
+    mdrbench bench --size default --configs all --seeds 3     (results in ~/.cache/mdrbench/results/default)
     mdrbench report ~/.cache/mdrbench/results/default
     mdrbench search ~/.cache/mdrbench/results/default/runs/proxy-norm-dis/seed0 --query synth-000012 \
         --subspace instrument
@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--size", choices=_size_names(), default=None,
                        help="corpus and training budget (default: $MDRBENCH_SIZE, else 'default')")
     bench.add_argument("--configs", default="all", help="'all' or a comma-separated list of configurations")
-    bench.add_argument("--seeds", type=int, default=1, help="number of seeds (0..N-1)")
+    bench.add_argument("--seeds", type=int, default=None,
+                       help="number of seeds (0..N-1; default: the size's, 3 at default)")
     bench.add_argument("--corpus", type=Path, help="corpus folder (default: the synthetic corpus of --size)")
     bench.add_argument("--out", type=Path, default=None,
                        help="results folder (default: $MDRBENCH_HOME/results/SIZE, which the notebooks read)")
@@ -169,6 +170,7 @@ def _train(args) -> None:
         raise CommandError("--out is required: the folder for the model, its history and test embeddings.")
     from mdrbench.bench import save_test_arrays
     from mdrbench.configs import get_config
+    from mdrbench.evaluate import Evaluation, ModelEmbedder, track_arrays
     from mdrbench.features import FRONTENDS, compute_features
     from mdrbench.sizes import get_size
     from mdrbench.train import train
@@ -179,16 +181,18 @@ def _train(args) -> None:
     features = compute_features(corpus, FRONTENDS[size.frontend])
     result = train(config, corpus, features, size=size, seed=args.seed, out_dir=args.out,
                    verbose=1 if sys.stdout.isatty() else 2)
-    save_test_arrays(result.model, corpus, features, args.out)
-    print(f"{config.name}: {result.epochs_run} epochs, best {result.best_epoch}, "
+    arrays = track_arrays(ModelEmbedder(result.model), corpus, features, args.seed)
+    save_test_arrays(Evaluation({}, arrays["test_embeddings"], arrays["tag_scores"], arrays["train_embeddings"]),
+                     corpus, args.out)
+    print(f"{config.name}: {result.epochs_run} epochs, best {result.best_epoch}, stopped by {result.stopped_by}, "
           f"{result.total_seconds:.0f} s; written to {args.out}")
 
 
 def _bench(args) -> None:
     from mdrbench.bench import run_benchmark
-    from mdrbench.report import markdown_table, table1
+    from mdrbench.report import TABLE1_DIGITS, compact, markdown_table, table1
 
-    if args.seeds < 1:
+    if args.seeds is not None and args.seeds < 1:
         raise CommandError("--seeds must be at least 1.")
     from mdrbench.sizes import get_size
 
@@ -206,8 +210,8 @@ def _bench(args) -> None:
     results = run_benchmark(size=size, configs=args.configs, seeds=args.seeds, out_dir=out, corpus=corpus,
                             verbose=verbose)
     if len(results):
-        print(markdown_table(table1(results)[["time_ratio", "R@1", "R@8", "AUC"]], 3))
-    print(f"report: {out / 'report.md'}")
+        print(markdown_table(compact(table1(results), TABLE1_DIGITS)[["time_ratio", "R@1", "R@8", "AUC", "converged"]]))
+    print(f"report: {out / 'report.md'} and {out / 'report.html'}")
 
 
 def _report(args) -> None:
@@ -217,7 +221,9 @@ def _report(args) -> None:
         raise CommandError(f"{args.folder} holds no runs/ folder; point at the --out folder of `mdrbench bench`.")
     results = write_report(args.folder)
     print((args.folder / "report.md").read_text())
-    print(f"{len(results)} runs; written {args.folder / 'report.md'} and {args.folder / 'report.html'}")
+    for problem in results.attrs.get("problems", []):
+        print(f"mdrbench: warning: {problem}", file=sys.stderr)
+    print(f"{len(results)} runs and baselines; written {args.folder / 'report.md'} and {args.folder / 'report.html'}")
 
 
 def _search(args) -> None:

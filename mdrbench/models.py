@@ -20,6 +20,7 @@ import torch
 
 from mdrbench.configs import Config, get_config
 from mdrbench.corpus import CATEGORIES
+from mdrbench.losses import l2_normalize
 
 BACKBONES: tuple[str, ...] = ("compact", "inception")
 
@@ -80,11 +81,13 @@ class SubspaceNormalization(keras.layers.Layer):
         self.epsilon = float(epsilon)
 
     def call(self, inputs):
+        # losses.l2_normalize, not keras.ops.normalize: the latter clamps the norm with `minimum`, and for an
+        # all-zero block (a dead ReLU block of the Inception backbone) its gradient is 0 x inf = NaN.
         if self.n_blocks == 1:
-            return keras.ops.normalize(inputs, axis=-1, epsilon=self.epsilon)
+            return l2_normalize(inputs, epsilon=self.epsilon)
         dim = inputs.shape[-1]
         blocks = keras.ops.reshape(inputs, (-1, self.n_blocks, dim // self.n_blocks))
-        blocks = keras.ops.normalize(blocks, axis=-1, epsilon=self.epsilon)
+        blocks = l2_normalize(blocks, epsilon=self.epsilon)
         return keras.ops.reshape(blocks, (-1, dim))
 
     def compute_output_shape(self, input_shape):
@@ -266,7 +269,7 @@ class RepresentationModel(keras.Model):
     def retrieval_embedding(self, embeddings):
         """Training embedding -> retrieval embedding (global unit norm when the configuration normalizes)."""
         if self.config.normalize and self.n_subspaces > 1:
-            return keras.ops.normalize(embeddings, axis=-1)
+            return l2_normalize(embeddings)
         return embeddings
 
     def embed(self, mel, batch_size: int = 64) -> np.ndarray:
@@ -274,10 +277,26 @@ class RepresentationModel(keras.Model):
         return self._batched(mel, batch_size, lambda e: self.retrieval_embedding(e))
 
     def tag_scores(self, mel, batch_size: int = 64) -> np.ndarray | None:
-        """Per-tag scores (n, n_tags) from the objective (proxies / classifier); None for triplet models."""
+        """Per-tag probabilities (n, n_tags) from the objective (proxies / classifier); None for triplet models."""
         if self.config.objective.startswith("triplet"):
             return None
         return self._batched(mel, batch_size, lambda e: self.objective.tag_scores(e))
+
+    def tag_logits(self, mel, batch_size: int = 64) -> np.ndarray | None:
+        """Per-tag logits (n, n_tags); None for triplet models. Rank them, not probabilities: in float32
+        sigmoid(17) == 1.0, so the most confident tracks of a tag would tie."""
+        if self.config.objective.startswith("triplet"):
+            return None
+        return self._batched(mel, batch_size, lambda e: self.objective.logits(e))
+
+    def embed_and_tag(self, mel, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray | None]:
+        """One backbone pass: retrieval embeddings (n, D) and tag logits (n, n_tags) (None for triplet models)."""
+        has_head = not self.config.objective.startswith("triplet")
+        outputs = self._batched(mel, batch_size, lambda e: keras.ops.concatenate(
+            [self.retrieval_embedding(e), self.objective.logits(e)], axis=-1) if has_head
+            else self.retrieval_embedding(e))
+        dim = self.config.embedding_dim
+        return (outputs[:, :dim], outputs[:, dim:]) if has_head else (outputs, None)
 
     def _batched(self, mel, batch_size, head):
         mel = np.asarray(mel, dtype=np.float32) if not isinstance(mel, torch.Tensor) else mel
@@ -417,30 +436,68 @@ def _n_frames(model: RepresentationModel, features) -> int:
     return int(frames) if frames else features.settings.excerpt_frames
 
 
-def embed_excerpts(model: RepresentationModel, features, track_indices, starts, batch_size: int = 64) -> np.ndarray:
+def embed_excerpts(model: RepresentationModel, features, track_indices, starts, batch_size: int = 64,
+                   with_tags: bool = False):
     """Retrieval embeddings of one excerpt per (track, start frame) pair -> (n, D) float32.
 
-    Excerpts are read batch by batch from the FeatureStore, so a large corpus never sits in memory as mels.
+    With ``with_tags`` returns (embeddings, tag logits (n, n_tags) or None for triplet models) from the same
+    backbone pass. Excerpts are read batch by batch from the FeatureStore, so a large corpus never sits in
+    memory as mels.
     """
     track_indices = np.asarray(track_indices, dtype=np.int64).reshape(-1)
     starts = np.asarray(starts, dtype=np.int64).reshape(-1)
     if track_indices.shape != starts.shape:
         raise ValueError(f"got {len(track_indices)} track indices but {len(starts)} starts; give one start each.")
     n_frames = _n_frames(model, features)
-    outputs = [model.embed(features.batch(track_indices[i:i + batch_size], starts[i:i + batch_size], n_frames),
-                           batch_size=batch_size)
-               for i in range(0, len(track_indices), batch_size)]
-    if not outputs:
-        return np.zeros((0, model.config.embedding_dim), dtype=np.float32)
-    return np.concatenate(outputs)
+    embeddings, logits = [], []
+    for i in range(0, len(track_indices), batch_size):
+        mel = features.batch(track_indices[i:i + batch_size], starts[i:i + batch_size], n_frames)
+        batch_embeddings, batch_logits = model.embed_and_tag(mel, batch_size=batch_size)
+        embeddings.append(batch_embeddings)
+        logits.append(batch_logits)
+    has_head = not model.config.objective.startswith("triplet")
+    if not embeddings:
+        embeddings = [np.zeros((0, model.config.embedding_dim), dtype=np.float32)]
+        logits = [np.zeros((0, len(model.tag_categories)), dtype=np.float32)]
+    embeddings = np.concatenate(embeddings)
+    if not with_tags:
+        return embeddings
+    return embeddings, (np.concatenate(logits) if has_head else None)
 
 
-def _fixed_excerpts(model: RepresentationModel, features, track_indices: np.ndarray, excerpts_per_track: int):
-    """The evaluation excerpts of each track, flat: (track index, start frame) arrays of n * per_track."""
+def fixed_excerpts(features, track_indices, excerpts_per_track: int, n_frames: int | None = None):
+    """The evaluation excerpts of each track, flat: (track index, start frame) arrays of n * per_track.
+
+    Evenly spaced over each track (the centres of equal parts of the possible start range, see
+    :func:`mdrbench.features.fixed_excerpt_starts`), so the same tracks always give the same excerpts.
+    """
     from mdrbench.features import fixed_excerpt_starts
 
-    starts = fixed_excerpt_starts(features.lengths[track_indices], _n_frames(model, features), excerpts_per_track)
+    track_indices = np.asarray(track_indices, dtype=np.int64).reshape(-1)
+    n_frames = n_frames or features.settings.excerpt_frames
+    starts = fixed_excerpt_starts(features.lengths[track_indices], n_frames, excerpts_per_track)
     return np.repeat(track_indices, excerpts_per_track), starts.reshape(-1)
+
+
+def mean_of_excerpts(excerpt_values: np.ndarray, excerpts_per_track: int, normalize: bool) -> np.ndarray:
+    """(n * per_track, D) excerpt rows -> (n, D) track rows: the mean, re-normalized when ``normalize`` so that
+    cosines stay dot products."""
+    tracks = excerpt_values.reshape(-1, excerpts_per_track, excerpt_values.shape[-1]).mean(axis=1)
+    if normalize:
+        tracks /= np.maximum(np.linalg.norm(tracks, axis=1, keepdims=True), 1e-12)
+    return tracks.astype(np.float32)
+
+
+def embed_and_tag_tracks(model: RepresentationModel, features, track_indices, excerpts_per_track: int = 4,
+                         batch_size: int = 64):
+    """One pass over the fixed excerpts of each track -> (track embeddings (n, D), excerpt embeddings
+    (n, per_track, D), track tag logits (n, n_tags) or None for triplet models: the mean of the excerpts')."""
+    track_indices = np.asarray(track_indices, dtype=np.int64).reshape(-1)
+    repeated, starts = fixed_excerpts(features, track_indices, excerpts_per_track, _n_frames(model, features))
+    excerpt_embeddings, excerpt_logits = embed_excerpts(model, features, repeated, starts, batch_size, True)
+    tracks = mean_of_excerpts(excerpt_embeddings, excerpts_per_track, model.config.normalize)
+    logits = None if excerpt_logits is None else mean_of_excerpts(excerpt_logits, excerpts_per_track, False)
+    return tracks, excerpt_embeddings.reshape(len(track_indices), excerpts_per_track, -1), logits
 
 
 def embed_tracks(model: RepresentationModel, features, track_indices, excerpts_per_track: int = 4,
@@ -449,28 +506,16 @@ def embed_tracks(model: RepresentationModel, features, track_indices, excerpts_p
 
     Re-normalized after averaging when the configuration normalizes, so cosines stay dot products.
     """
-    track_indices = np.asarray(track_indices, dtype=np.int64).reshape(-1)
-    repeated, starts = _fixed_excerpts(model, features, track_indices, excerpts_per_track)
-    excerpt_embeddings = embed_excerpts(model, features, repeated, starts, batch_size)
-    tracks = excerpt_embeddings.reshape(len(track_indices), excerpts_per_track, -1).mean(axis=1)
-    if model.config.normalize:
-        tracks /= np.maximum(np.linalg.norm(tracks, axis=1, keepdims=True), 1e-12)
-    return tracks.astype(np.float32)
+    return embed_and_tag_tracks(model, features, track_indices, excerpts_per_track, batch_size)[0]
 
 
 def model_tag_scores(model: RepresentationModel, features, track_indices, excerpts_per_track: int = 4,
                      batch_size: int = 64) -> np.ndarray | None:
-    """Track-level auto-tagging scores (n, n_tags): the mean of the tag head's probabilities over the same
-    fixed excerpts as :func:`embed_tracks`; None for triplet models (they have no tag head: score tags
-    against prototypes with mdrbench.metrics instead)."""
-    if model.config.objective.startswith("triplet"):
-        return None
-    track_indices = np.asarray(track_indices, dtype=np.int64).reshape(-1)
-    n_frames = _n_frames(model, features)
-    repeated, starts = _fixed_excerpts(model, features, track_indices, excerpts_per_track)
-    scores = [model.tag_scores(features.batch(repeated[i:i + batch_size], starts[i:i + batch_size], n_frames),
-                               batch_size=batch_size)
-              for i in range(0, len(repeated), batch_size)]
-    if not scores:
-        return np.zeros((0, len(model.tag_categories)), dtype=np.float32)
-    return np.concatenate(scores).reshape(len(track_indices), excerpts_per_track, -1).mean(axis=1)
+    """Track-level auto-tagging scores (n, n_tags): the mean of the tag head's logits over the same fixed
+    excerpts as :func:`embed_tracks`; None for triplet models (they have no tag head: score tags against
+    prototypes with mdrbench.metrics instead).
+
+    Logits, not probabilities: AUC only ranks, and in float32 sigmoid(17) == 1.0, so the most confident
+    tracks of a tag would tie.
+    """
+    return embed_and_tag_tracks(model, features, track_indices, excerpts_per_track, batch_size)[2]

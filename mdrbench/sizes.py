@@ -15,6 +15,15 @@ SIZE_ENV = "MDRBENCH_SIZE"
 
 @dataclass(frozen=True)
 class Size:
+    """A corpus size and the training budget that goes with it.
+
+    The schedule is the paper's (Adam, lr / 5 after ``patience`` stalled epochs, at most
+    ``max_lr_reductions`` times, then stop at the next stall), scaled to the size: the paper's 10 epochs of
+    patience and 5 reductions need at least 60 stalled epochs after the best one, which no CPU budget affords.
+    ``max_epochs`` is a safety cap only: a run that reaches it is reported as not converged.
+    ``steps_per_epoch`` None means one anchor excerpt per training track per epoch, for every objective.
+    """
+
     name: str
     # corpus
     n_tracks: int
@@ -23,24 +32,27 @@ class Size:
     sample_rate: int
     # front-end preset name in mdrbench.features.FRONTENDS
     frontend: str
-    # training budget (read by mdrbench.train; the paper's schedule is scaled to these)
+    # training budget (read by mdrbench.train)
     batch_size: int
     max_epochs: int
-    steps_per_epoch: int
     patience: int
+    max_lr_reductions: int
     backbone: str
+    steps_per_epoch: int | None = None
+    min_delta: float = 1e-3  # relative improvement that counts as one (see mdrbench.train.PaperSchedule)
+    seeds: int = 3  # seeds the benchmark runs by default
 
 
 SIZES: dict[str, Size] = {
     "ci": Size("ci", n_tracks=240, min_duration=10.0, max_duration=12.0, sample_rate=16000,
-               frontend="compact", batch_size=32, max_epochs=6, steps_per_epoch=16, patience=2,
-               backbone="compact"),
+               frontend="compact", batch_size=32, max_epochs=30, patience=1, max_lr_reductions=1,
+               backbone="compact", seeds=2),
     "default": Size("default", n_tracks=2000, min_duration=10.0, max_duration=20.0, sample_rate=16000,
-                    frontend="compact", batch_size=64, max_epochs=12, steps_per_epoch=24, patience=3,
-                    backbone="compact"),
+                    frontend="compact", batch_size=64, max_epochs=60, patience=2, max_lr_reductions=2,
+                    backbone="compact", seeds=3),
     "full": Size("full", n_tracks=30000, min_duration=10.0, max_duration=30.0, sample_rate=22050,
-                 frontend="paper", batch_size=256, max_epochs=200, steps_per_epoch=400, patience=10,
-                 backbone="inception"),
+                 frontend="paper", batch_size=256, max_epochs=200, patience=10, max_lr_reductions=5,
+                 backbone="inception", seeds=3),
 }
 
 

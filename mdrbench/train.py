@@ -1,15 +1,20 @@
-"""Train one configuration with the paper's schedule, and time it.
+"""Train one configuration with the paper's schedule, and measure what one training step costs.
 
 The schedule (paper, "Training"): Adam at lr 0.005; when the validation loss has not improved for
-``patience`` epochs the learning rate is divided by 5, at most 5 times; after the fifth reduction, one more
-stall ends training. The weights of the best validation epoch are restored. ``size.patience`` scales the
-paper's 10 epochs down to the CPU budgets, and ``size.max_epochs`` caps the run.
+``patience`` epochs the learning rate is divided by 5, at most 5 times; after the last reduction, one more
+stall ends training, and the weights of the best validation epoch are restored. The CPU sizes scale the
+patience and the number of reductions down (:mod:`mdrbench.sizes`); ``size.max_epochs`` is only a safety cap,
+and a run that reaches it is flagged: ``stopped_by`` is "schedule", "cap" or "nan".
 
-The validation loss is computed on the same batches every epoch (drawn once from the validation tracks with
-a fixed seed), so epochs are comparable and the plateau test is not fooled by sampling noise.
+An epoch draws one anchor excerpt per training track, for every objective: a classification step embeds
+B excerpts, a triplet step 3B (anchor, positive, negative) and a track-regularized step 6B. That is the
+paper's point about cost: metric learning embeds more excerpts for the same number of anchors.
 
-The training-time figure of the paper is epochs-to-convergence x seconds-per-epoch; :class:`TrainResult`
-records both (``best_epoch`` and ``seconds_per_epoch``).
+Validation (:class:`FixedValidation`): two fixed excerpts of every validation track are embedded once per
+epoch, and the objective is computed over many fixed items built from them (all excerpts with their tags;
+or thousands of tag and track triplets). One embedding pass, no sampling noise between epochs, so the
+plateau test compares like with like; the spread of the validation embeddings (mean pairwise cosine; near 1
+is a collapsed space) is logged beside it.
 """
 
 from __future__ import annotations
@@ -22,31 +27,51 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import torch
 
 import mdrbench
 from mdrbench.configs import Config, get_config
-from mdrbench.models import RepresentationModel, build_model
+from mdrbench.models import RepresentationModel, build_model, fixed_excerpts
 from mdrbench.sizes import Size, get_size
+
+STOPPED_BY = ("schedule", "cap", "nan")
+VALIDATION_EXCERPTS_PER_TRACK = 2  # fixed excerpts at 1/4 and 3/4 of a track: apart for tracks >= 3 excerpts
+VALIDATION_TRIPLETS_PER_TRACK = 16  # fixed validation triplets per validation track
+MAX_VALIDATION_TRACKS = 2000  # bounds the validation mels held in memory at the full size
 
 
 # -------------------------------------------------------------------------------------------- callbacks
 class EpochTimer(keras.callbacks.Callback):
-    """Records per epoch: loss, val_loss, the learning rate used, and wall seconds (training + validation)."""
+    """Records per epoch: loss, val_loss, the learning rate used, wall seconds, process CPU seconds, and the
+    median wall time of one training step (the cost figure the benchmark's time ratio can use)."""
 
     def __init__(self):
         super().__init__()
-        self.history: dict[str, list[float]] = {"loss": [], "val_loss": [], "lr": [], "epoch_seconds": []}
+        self.history: dict[str, list[float]] = {"loss": [], "val_loss": [], "lr": [], "epoch_seconds": [],
+                                                "cpu_seconds": [], "median_step_seconds": [],
+                                                "val_mean_cosine": []}
+        self.step_seconds: list[float] = []
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
+        self._start, self._cpu = time.perf_counter(), time.process_time()
         self._lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        self._steps: list[float] = []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._step_start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._steps.append(time.perf_counter() - self._step_start)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         self.history["epoch_seconds"].append(time.perf_counter() - self._start)
+        self.history["cpu_seconds"].append(time.process_time() - self._cpu)
+        self.history["median_step_seconds"].append(float(np.median(self._steps)) if self._steps else math.nan)
+        self.step_seconds += self._steps
         self.history["lr"].append(self._lr)
-        self.history["loss"].append(float(logs.get("loss", math.nan)))
-        self.history["val_loss"].append(float(logs.get("val_loss", math.nan)))
+        for key in ("loss", "val_loss", "val_mean_cosine"):
+            self.history[key].append(float(logs.get(key, math.nan)))
 
 
 class PaperSchedule(keras.callbacks.Callback):
@@ -56,31 +81,61 @@ class PaperSchedule(keras.callbacks.Callback):
     One callback rather than Keras's ReduceLROnPlateau + EarlyStopping because the stop depends on how many
     reductions already happened, which those two cannot see of each other.
 
+    An epoch improves when the monitored value falls below ``best * (1 - min_delta)``: a relative threshold,
+    because the losses of the objectives live on different scales (BCE ~10, a triplet loss ~0.1), and
+    without one a change in the sixth digit would reset the patience forever.
+
+    A non-finite loss or monitored value ends training at once (``stopped_by == "nan"``), restoring the best
+    weights seen; it never counts as an ordinary stall.
+
     Attributes after training: ``best_epoch`` (1-based, 0 when no epoch ran), ``best``, ``reductions``,
-    ``stopped_early``.
+    ``stopped_by`` ("schedule", "cap" or "nan"), ``stopped_early`` (stopped by the schedule).
     """
 
     def __init__(self, patience: int, factor: float = 0.2, max_reductions: int = 5, monitor: str = "val_loss",
-                 restore_best_weights: bool = True):
+                 min_delta: float = 1e-3, restore_best_weights: bool = True):
         super().__init__()
         if patience < 1:
             raise ValueError(f"patience must be >= 1 epoch, got {patience}.")
         if not 0 < factor < 1:
             raise ValueError(f"factor must be in (0, 1), got {factor}.")
+        if not 0 <= min_delta < 1:
+            raise ValueError(f"min_delta is a relative improvement in [0, 1), got {min_delta}.")
+        if max_reductions < 0:
+            raise ValueError(f"max_reductions must be >= 0, got {max_reductions}.")
         self.patience, self.factor, self.max_reductions = int(patience), float(factor), int(max_reductions)
-        self.monitor, self.restore_best_weights = monitor, restore_best_weights
+        self.monitor, self.min_delta, self.restore_best_weights = monitor, float(min_delta), restore_best_weights
 
     def on_train_begin(self, logs=None):
         self.best, self.best_epoch, self.wait, self.reductions = math.inf, 0, 0, 0
-        self.best_weights, self.stopped_early = None, False
+        self.best_weights, self.stopped_by = None, "cap"
+
+    @property
+    def stopped_early(self) -> bool:
+        return self.stopped_by == "schedule"
+
+    def _stop(self, reason: str):
+        self.stopped_by = reason
+        self.model.stop_training = True
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self._stop("nan")
 
     def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.monitor)
+        logs = logs or {}
+        value = logs.get(self.monitor)
         if value is None:
-            raise ValueError(f"PaperSchedule monitors {self.monitor!r} but the logs have {sorted(logs or {})}; "
-                             f"pass validation data to fit().")
+            raise ValueError(f"PaperSchedule monitors {self.monitor!r} but the logs have {sorted(logs)}; "
+                             f"add FixedValidation (or pass validation data to fit()).")
         value = float(value)
-        if value < self.best:
+        if not (math.isfinite(value) and math.isfinite(float(logs.get("loss", 0.0)))):
+            self._stop("nan")
+            return
+        if self.stopped_by == "nan":
+            return
+        if value < self.best * (1.0 - self.min_delta) or self.best == math.inf:
             self.best, self.best_epoch, self.wait = value, epoch + 1, 0
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
@@ -94,12 +149,101 @@ class PaperSchedule(keras.callbacks.Callback):
             learning_rate.assign(float(keras.ops.convert_to_numpy(learning_rate)) * self.factor)
             self.reductions += 1
         else:
-            self.model.stop_training = True
-            self.stopped_early = True
+            self._stop("schedule")
 
     def on_train_end(self, logs=None):
         if self.restore_best_weights and self.best_weights is not None:
             self.model.set_weights(self.best_weights)
+
+
+class FixedValidation(keras.callbacks.Callback):
+    """The objective on fixed validation items, from one embedding pass per epoch; writes ``val_loss`` and
+    ``val_mean_cosine`` into the epoch logs (place it before :class:`PaperSchedule`).
+
+    Two fixed excerpts of every validation track (at most ``MAX_VALIDATION_TRACKS``) are embedded in inference
+    mode. Proxy and classification models are scored on all of them with their tags. Triplet models are scored
+    on ``VALIDATION_TRIPLETS_PER_TRACK`` x n fixed tag triplets drawn by the training sampler's rules (each
+    excerpt one of the track's two), and the track-regularized model also on one track triplet per item
+    (the two excerpts of one track, one excerpt of another).
+
+    Args:
+        config: the configuration trained.
+        features, corpus: the feature store and corpus.
+        track_indices: the validation tracks.
+        seed: draws the fixed items.
+    """
+
+    def __init__(self, config: Config, features, corpus, track_indices, seed: int = 0, n_frames: int | None = None):
+        super().__init__()
+        from mdrbench import samplers
+
+        rng = np.random.default_rng((seed, 10_007))
+        track_indices = np.asarray(track_indices, dtype=np.int64)
+        if len(track_indices) > MAX_VALIDATION_TRACKS:
+            track_indices = np.sort(rng.choice(track_indices, MAX_VALIDATION_TRACKS, replace=False))
+        self.config, self.n_tracks = config, len(track_indices)
+        per_track = VALIDATION_EXCERPTS_PER_TRACK
+        n_frames = n_frames or features.settings.excerpt_frames
+        tracks, starts = fixed_excerpts(features, track_indices, per_track, n_frames)
+        self.mel = np.asarray(features.batch(tracks, starts, n_frames), dtype=np.float32)  # (n * 2, 1, M, F)
+        labels = np.asarray(corpus.tags) != 0
+        self.labels = labels[tracks].astype(np.float32)  # (n * 2, n_tags)
+        position = {int(track): row for row, track in enumerate(track_indices)}  # track -> row in the subset
+        if config.objective.startswith("triplet"):
+            n_items = VALIDATION_TRIPLETS_PER_TRACK * self.n_tracks
+            triplets = samplers.TagTripletBatches(features, track_indices, labels, corpus.vocabulary.category_ids,
+                                                  batch_size=n_items, steps_per_epoch=1, seed=seed + 10_007,
+                                                  n_frames=n_frames)
+            tags, anchors, positives, negatives = triplets.sample_tags(0, rng)
+            self.categories = np.asarray(corpus.vocabulary.category_ids)[tags]
+            # excerpt rows: track row * 2 + which of its two excerpts
+            self.tag_rows = np.stack([[position[int(t)] * per_track for t in role] for role in
+                                      (anchors, positives, negatives)], axis=1) + rng.integers(0, per_track,
+                                                                                              (n_items, 3))
+            other = (np.arange(n_items) % self.n_tracks + rng.integers(1, self.n_tracks, n_items)) % self.n_tracks
+            own = np.arange(n_items) % self.n_tracks
+            swap = rng.integers(0, 2, n_items)
+            self.track_rows = np.stack([own * per_track + swap, own * per_track + 1 - swap,
+                                        other * per_track + rng.integers(0, per_track, n_items)], axis=1)
+
+    def validation_loss(self) -> tuple[float, float]:
+        """(objective on the fixed items, mean pairwise cosine of the validation track embeddings)."""
+        model = self.model
+        with torch.no_grad():
+            embeddings = torch.cat([model(keras.ops.convert_to_tensor(self.mel[i:i + 256]), training=False)
+                                    for i in range(0, len(self.mel), 256)])
+            objective = model.objective
+            if self.config.objective in ("proxy", "classification"):
+                loss = objective(embeddings, keras.ops.convert_to_tensor(self.labels))
+            else:
+                rows = torch.as_tensor(self.tag_rows)
+                categories = keras.ops.convert_to_tensor(self.categories)
+                tag_triplet = (embeddings[rows[:, 0]], embeddings[rows[:, 1]], embeddings[rows[:, 2]], categories)
+                if self.config.objective == "triplet":
+                    loss = objective(*tag_triplet)
+                else:
+                    track = torch.as_tensor(self.track_rows)
+                    loss = objective(*tag_triplet, embeddings[track[:, 0]], embeddings[track[:, 1]],
+                                     embeddings[track[:, 2]])
+            retrieval = keras.ops.convert_to_numpy(model.retrieval_embedding(embeddings))
+        tracks = retrieval.reshape(self.n_tracks, VALIDATION_EXCERPTS_PER_TRACK, -1).mean(axis=1)
+        return float(keras.ops.convert_to_numpy(loss)), mean_pairwise_cosine(tracks)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["val_loss"], logs["val_mean_cosine"] = self.validation_loss()
+
+
+def mean_pairwise_cosine(embeddings: np.ndarray) -> float:
+    """Mean cosine over all pairs of distinct rows of (n, D): about 0 for a spread space, near 1 for a
+    collapsed one (every embedding points the same way)."""
+    embeddings = np.asarray(embeddings, dtype=np.float64)
+    unit = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
+    n = len(unit)
+    if n < 2:
+        return math.nan
+    total = unit.sum(axis=0)
+    return float((total @ total - (unit * unit).sum()) / (n * (n - 1)))
 
 
 # ---------------------------------------------------------------------------------------------- samplers
@@ -108,20 +252,19 @@ def _tag_categories(corpus) -> np.ndarray:
     return np.asarray(corpus.vocabulary.category_ids, dtype=np.int64)
 
 
-class FixedBatches(keras.utils.PyDataset):
-    """A list of prepared (x, y) batches, served in order: the validation set, identical every epoch."""
+EXCERPTS_PER_ITEM = {"proxy": 1, "classification": 1, "triplet": 3, "triplet-track": 6}
 
-    def __init__(self, batches: list[tuple[np.ndarray, np.ndarray]]):
-        super().__init__()
-        if not batches:
-            raise ValueError("FixedBatches needs at least one batch.")
-        self.batches = batches
 
-    def __len__(self) -> int:
-        return len(self.batches)
+def excerpts_per_step(config: Config | str, batch_size: int) -> int:
+    """Excerpts one training step embeds: B for proxy/classification, 3B for triplet, 6B with track triplets."""
+    return EXCERPTS_PER_ITEM[get_config(config).objective] * int(batch_size)
 
-    def __getitem__(self, index):
-        return self.batches[index]
+
+def steps_per_epoch(size: Size, n_train_tracks: int) -> int:
+    """Steps of one epoch: ``size.steps_per_epoch`` when set, else one anchor per training track."""
+    if size.steps_per_epoch:
+        return int(size.steps_per_epoch)
+    return max(1, -(-int(n_train_tracks) // size.batch_size))
 
 
 def make_sampler(config: Config, features, corpus, track_indices, batch_size: int, steps: int, seed: int):
@@ -137,7 +280,7 @@ def make_sampler(config: Config, features, corpus, track_indices, batch_size: in
         return samplers.TagTripletBatches(features, track_indices, labels, tag_categories, batch_size=batch_size,
                                           steps_per_epoch=steps, seed=seed)
     return samplers.TagAndTrackTripletBatches(features, track_indices, labels, tag_categories, batch_size=batch_size,
-                                           steps_per_epoch=steps, seed=seed)
+                                              steps_per_epoch=steps, seed=seed)
 
 
 # --------------------------------------------------------------------------------------------- training
@@ -148,11 +291,16 @@ class TrainResult:
     Attributes:
         model: the trained model, best-validation weights restored.
         config: the configuration trained.
-        history: per epoch: loss, val_loss, lr, epoch_seconds (lists of floats).
+        history: per epoch: loss, val_loss, val_mean_cosine, lr, epoch_seconds, cpu_seconds,
+            median_step_seconds (lists of floats).
         epochs_run: epochs actually run.
         best_epoch: 1-based epoch of the best validation loss = epochs to convergence.
+        stopped_by: "schedule" (the paper's schedule ended the run), "cap" (size.max_epochs) or "nan".
+        lr_reductions: learning-rate reductions made.
         total_seconds: wall time of fit().
         seconds_per_epoch: median epoch wall time.
+        median_step_seconds: median wall time of one training step over the whole run.
+        steps_per_epoch, excerpts_per_step: the data budget of one epoch.
         size: the training budget used.
         seed: the seed used.
     """
@@ -162,8 +310,13 @@ class TrainResult:
     history: dict[str, list[float]]
     epochs_run: int
     best_epoch: int
+    stopped_by: str
+    lr_reductions: int
     total_seconds: float
     seconds_per_epoch: float
+    median_step_seconds: float
+    steps_per_epoch: int
+    excerpts_per_step: int
     size: Size | None = None
     seed: int = 0
     info: dict = field(default_factory=dict)
@@ -177,26 +330,38 @@ class TrainResult:
         """The paper's training-time figure: epochs to convergence x seconds per epoch."""
         return self.best_epoch * self.seconds_per_epoch
 
+    def training_block(self) -> dict:
+        """The `training` block of a run's result.json."""
+        return {"epochs_run": self.epochs_run, "best_epoch": self.best_epoch, "lr_reductions": self.lr_reductions,
+                "stopped_by": self.stopped_by, "steps_per_epoch": self.steps_per_epoch,
+                "excerpts_per_step": self.excerpts_per_step, "median_step_seconds": self.median_step_seconds,
+                "seconds_per_epoch": self.seconds_per_epoch, "total_seconds": self.total_seconds,
+                "cpu_seconds": float(np.sum(self.history.get("cpu_seconds", []))),
+                "best_val_loss": self.info.get("best_val_loss"),
+                "schedule": {"patience": self.size.patience, "max_lr_reductions": self.size.max_lr_reductions,
+                             "min_delta": self.size.min_delta, "max_epochs": self.size.max_epochs,
+                             "lr_factor": self.config.lr_factor, "learning_rate": self.config.learning_rate}
+                if self.size is not None else None}
+
 
 def train(config: Config | str, corpus, features, size: str | Size = "ci", seed: int = 0, out_dir=None,
-          verbose: int = 1, callbacks=(), backbone: str | None = None, backbone_options: dict | None = None,
-          validation_steps: int | None = None) -> TrainResult:
+          verbose: int = 1, callbacks=(), backbone: str | None = None, backbone_options: dict | None = None
+          ) -> TrainResult:
     """Train one configuration on a corpus's training split, validating on its validation split.
 
     Args:
         config: a :class:`Config` or one of its names (e.g. ``"proxy-norm-dis"``).
         corpus: a :class:`mdrbench.Corpus` (tags, vocabulary and splits are read).
         features: the corpus's :class:`mdrbench.features.FeatureStore` (one entry per corpus track).
-        size: a name in mdrbench.sizes.SIZES or a Size: batch size, steps per epoch, max epochs, patience,
-            backbone.
-        seed: initializes the weights (keras.utils.set_random_seed) and the training sampler; validation
-            batches use a fixed seed derived from it.
+        size: a name in mdrbench.sizes.SIZES or a Size: batch size, schedule (patience, reductions,
+            min_delta), epoch cap, backbone.
+        seed: initializes the weights (keras.utils.set_random_seed) and the training sampler; the fixed
+            validation items use a seed derived from it.
         out_dir: when given, writes model.keras, history.json and config.json there.
         verbose: passed to fit (0 silent, 1 progress bar, 2 one line per epoch).
-        callbacks: extra Keras callbacks.
+        callbacks: extra Keras callbacks (they see val_loss and val_mean_cosine in the epoch logs).
         backbone, backbone_options: override size.backbone / pass options to build_backbone (e.g. tiny
             ``channels`` in tests).
-        validation_steps: validation batches (default max(2, steps_per_epoch // 4)).
     """
     config = get_config(config)
     size = get_size(size) if isinstance(size, str) else size
@@ -215,29 +380,28 @@ def train(config: Config | str, corpus, features, size: str | Size = "ci", seed:
                         backbone=backbone or size.backbone, **(backbone_options or {}))
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate))
 
-    steps = size.steps_per_epoch
+    steps = steps_per_epoch(size, len(train_tracks))
     training = make_sampler(config, features, corpus, train_tracks, size.batch_size, steps, seed)
-    validation_steps = validation_steps or max(2, steps // 4)
-    validation_sampler = make_sampler(config, features, corpus, valid_tracks, size.batch_size, validation_steps,
-                                      seed + 10_007)
-    validation = FixedBatches([validation_sampler[index] for index in range(validation_steps)])
+    validation = FixedValidation(config, features, corpus, valid_tracks, seed=seed)
 
     timer = EpochTimer()
-    schedule = PaperSchedule(patience=size.patience, factor=config.lr_factor,
-                             max_reductions=config.max_lr_reductions)
+    schedule = PaperSchedule(patience=size.patience, factor=config.lr_factor, max_reductions=size.max_lr_reductions,
+                             min_delta=size.min_delta)
     start = time.perf_counter()
-    model.fit(training, validation_data=validation, epochs=size.max_epochs, verbose=verbose,
-              callbacks=[timer, schedule, *callbacks])
+    model.fit(training, epochs=size.max_epochs, verbose=verbose,
+              callbacks=[validation, timer, schedule, keras.callbacks.TerminateOnNaN(), *callbacks])
     total_seconds = time.perf_counter() - start
 
     history = timer.history
     result = TrainResult(
         model=model, config=config, history=history, epochs_run=len(history["loss"]),
-        best_epoch=schedule.best_epoch, total_seconds=total_seconds,
+        best_epoch=schedule.best_epoch, stopped_by=schedule.stopped_by, lr_reductions=schedule.reductions,
+        total_seconds=total_seconds,
         seconds_per_epoch=float(np.median(history["epoch_seconds"])) if history["epoch_seconds"] else math.nan,
-        size=size, seed=seed,
-        info={"lr_reductions": schedule.reductions, "stopped_early": schedule.stopped_early,
-              "best_val_loss": schedule.best, "input_shape": list(input_shape)},
+        median_step_seconds=float(np.median(timer.step_seconds)) if timer.step_seconds else math.nan,
+        steps_per_epoch=steps, excerpts_per_step=excerpts_per_step(config, size.batch_size), size=size, seed=seed,
+        info={"best_val_loss": schedule.best if math.isfinite(schedule.best) else None,
+              "input_shape": list(input_shape)},
     )
     if out_dir is not None:
         save_result(result, out_dir, features_settings=settings)
@@ -249,8 +413,7 @@ def save_result(result: TrainResult, out_dir, features_settings=None) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     result.model.save(out_dir / "model.keras")
-    summary = {key: getattr(result, key) for key in ("epochs_run", "best_epoch", "total_seconds",
-                                                     "seconds_per_epoch", "seed")}
+    summary = {**result.training_block(), "seed": result.seed}
     (out_dir / "history.json").write_text(json.dumps({**summary, **result.info, "history": result.history},
                                                      indent=1))
     description = {"config": result.config.to_dict(),

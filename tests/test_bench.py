@@ -1,4 +1,4 @@
-"""The benchmark runner end to end on a tiny corpus: results, report, resume without redoing runs."""
+"""The benchmark runner end to end on a tiny corpus: results, baselines, report, resume without redoing runs."""
 
 import json
 
@@ -7,10 +7,15 @@ import pytest
 
 import mdrbench.train
 from mdrbench import bench
+from mdrbench.evaluate import EXCERPTS_PER_TRACK, sample_track_triplets
+from mdrbench.features import fixed_excerpt_starts
+from mdrbench.report import collect_results, table3
 from mdrbench.sizes import get_size, with_overrides
 from mdrbench.synth import synthesize
 
-CONFIGS = ["classification-norm-dis", "triplet-norm-dis"]
+# classification-norm-full is the same function as proxy-norm-full: asking for both trains it once.
+CONFIGS = ["classification-norm-dis", "triplet-norm-dis", "proxy-norm-full", "classification-norm-full"]
+TRAINED = ["classification-norm-dis", "triplet-norm-dis", "proxy-norm-full"]
 
 
 @pytest.fixture(scope="module")
@@ -21,30 +26,70 @@ def tiny(tmp_path_factory):
     return folder, corpus, size
 
 
-def test_benchmark_runs_reports_and_resumes(tiny, monkeypatch):
+@pytest.fixture(scope="module")
+def finished(tiny):
     folder, corpus, size = tiny
     out = folder / "results"
     results = bench.run_benchmark(size=size, configs=",".join(CONFIGS), seeds=1, out_dir=out, corpus=corpus,
                                   progress=False, verbose=0)
-    assert sorted(results["config"]) == sorted(CONFIGS)
-    for config in CONFIGS:
+    return out, corpus, results
+
+
+def test_benchmark_writes_every_run_with_its_training_block(finished):
+    out, corpus, results = finished
+    models = results[results["kind"] == "model"]
+    assert sorted(models["config"]) == sorted(CONFIGS)
+    assert sorted(p.name for p in (out / "runs").iterdir()) == sorted(TRAINED)  # trained once
+    for config in TRAINED:
         record = json.loads((out / "runs" / config / "seed0" / "result.json").read_text())
         assert set(record["recall_at_k"]) == {"1", "2", "4", "8"}
         assert 0 <= record["recall_at_k"]["1"] <= record["recall_at_k"]["8"] <= 1
         assert 0 <= record["auc"]["roc_auc"] <= 1
-        assert "subspace" in record["triplets"]
-        assert record["disentanglement"] is not None
+        training = record["training"]
+        assert training["stopped_by"] in ("schedule", "cap", "nan")
+        assert 1 <= training["epochs_run"] <= 2 and 0 <= training["best_epoch"] <= training["epochs_run"]
+        assert training["steps_per_epoch"] == 3 and training["lr_reductions"] >= 0
+        assert training["excerpts_per_step"] == 8 * {"classification": 1, "proxy": 1, "triplet": 3}[
+            config.split("-")[0]]
+        # sub-space rows exist for disentangled models only
+        assert ("subspace" in record["triplets"]) == config.endswith("-dis")
         run = bench.load_run(out, config)
         assert run.test_embeddings.shape == (len(corpus.split_indices("test")), 256)
         assert np.isfinite(run.test_embeddings).all()
         assert run.test_tag_scores.shape == (len(corpus.split_indices("test")), len(corpus.vocabulary))
-    # The triplet model scores tags by prototypes, the classifier by its head.
-    assert bench.load_run(out, "triplet-norm-dis").result["auc"]["scores"] == "prototype"
-    assert bench.load_run(out, "classification-norm-dis").result["auc"]["scores"] == "head"
-    report = (out / "report.md").read_text()
-    assert "Table 1" in report and "classification-norm-dis" in report
+    # A disentangled triplet model scores each tag in its own sub-space; heads give logits.
+    assert bench.load_run(out, "triplet-norm-dis").result["auc"]["scores"] == "prototype in the tag's sub-space"
+    assert bench.load_run(out, "classification-norm-dis").result["auc"]["scores"] == "head logits"
+    # the alias reads the proxy run, and the two rows carry the same numbers
+    twin = models.set_index("config")
+    assert twin.loc["classification-norm-full", "same_as"] == "proxy-norm-full"
+    assert twin.loc["classification-norm-full", "R@1"] == twin.loc["proxy-norm-full", "R@1"]
+    assert bench.load_run(out, "classification-norm-full").folder.parent.name == "proxy-norm-full"
 
-    # Resume: a finished run is never trained again; an unfinished one (no result.json) is.
+
+def test_baselines_are_scored_on_the_same_sets(finished):
+    out, _, results = finished
+    baselines = results[results["kind"] == "baseline"].set_index("config")
+    assert set(baselines.index) == {"random", "mel-statistics"}
+    assert baselines.loc["random", "R@1"] < baselines.loc["mel-statistics", "R@1"] + 20  # both are numbers
+    assert 0.3 < baselines.loc["random", "complete:overall"] < 0.7  # chance on triplets
+    assert json.loads((out / "baselines" / "mel-statistics" / "seed0" / "result.json").read_text())["auc"][
+        "scores"] == "logistic"
+    timing = json.loads((out / "timing.json").read_text())
+    assert set(timing) == set(TRAINED) and all(t["median_step_seconds"] > 0 for t in timing.values())
+
+
+def test_table3_has_subspace_rows_for_disentangled_models_only(finished):
+    out, _, results = finished
+    table = table3(results)
+    subspace = table.loc["subspace"].index.tolist()
+    assert subspace == ["triplet-norm-dis", "classification-norm-dis"]
+    assert "proxy-norm-full" in table.loc["complete"].index
+
+
+def test_resume_redoes_only_unfinished_runs_and_the_report_names_unreadable_files(tiny, finished, monkeypatch):
+    folder, corpus, size = tiny
+    out = finished[0]
     trained = []
     real_train = mdrbench.train.train
 
@@ -53,10 +98,19 @@ def test_benchmark_runs_reports_and_resumes(tiny, monkeypatch):
         return real_train(name, *args, **kwargs)
 
     monkeypatch.setattr("mdrbench.train.train", counting_train)
-    bench.run_benchmark(size=size, configs=",".join(CONFIGS), out_dir=out, corpus=corpus, progress=False, verbose=0)
+    bench.run_benchmark(size=size, configs=",".join(CONFIGS), seeds=1, out_dir=out, corpus=corpus, progress=False,
+                        verbose=0)
     assert trained == []
-    (out / "runs" / "triplet-norm-dis" / "seed0" / "result.json").unlink()
-    bench.run_benchmark(size=size, configs=",".join(CONFIGS), out_dir=out, corpus=corpus, progress=False, verbose=0)
+    broken = out / "runs" / "triplet-norm-dis" / "seed0" / "result.json"
+    broken.write_text("{not json")
+    results = collect_results(out)
+    assert any(str(broken) in problem and "redo" in problem for problem in results.attrs["problems"])
+    from mdrbench.report import write_report
+
+    write_report(out)
+    assert str(broken) in (out / "report.md").read_text()
+    bench.run_benchmark(size=size, configs=",".join(CONFIGS), seeds=1, out_dir=out, corpus=corpus, progress=False,
+                        verbose=0)
     assert trained == ["triplet-norm-dis"]
 
 
@@ -71,11 +125,11 @@ def test_results_folder_of_another_benchmark_is_refused(tiny):
                             verbose=0)
 
 
-def test_track_triplets_never_overlap():
-    lengths = np.array([200, 300, 188, 500])
-    triplets = bench.sample_track_triplets(lengths, 94, 1000, seed=0)
-    anchor, anchor_start, positive_start, negative, negative_start = triplets.T
-    assert (np.abs(anchor_start - positive_start) >= 94).all()
-    assert (anchor != negative).all()
-    assert (anchor_start + 94 <= lengths[anchor]).all() and (positive_start + 94 <= lengths[anchor]).all()
-    assert (negative_start + 94 <= lengths[negative]).all()
+def test_track_triplets_pair_two_excerpts_that_never_overlap():
+    lengths = np.array([200, 300, 188, 500, 90])
+    triplets = sample_track_triplets(lengths, 94, 1000, seed=0)
+    anchor, anchor_excerpt, positive_excerpt, negative = triplets.T
+    starts = fixed_excerpt_starts(lengths, 94, EXCERPTS_PER_TRACK)
+    assert (np.abs(starts[anchor, anchor_excerpt] - starts[anchor, positive_excerpt]) >= 94).all()
+    assert (anchor != negative).all() and not np.isin(4, anchor)  # the 90-frame track is never an anchor
+    assert set(anchor_excerpt) == {0, EXCERPTS_PER_TRACK - 1}

@@ -94,10 +94,8 @@ def test_basic_triplet_loss_matches_pytorch_metric_learning():
     negative = rng.normal(size=anchor.shape).astype(np.float32)
     violations = numpy_cosine(anchor, negative) - numpy_cosine(anchor, positive) + 0.1
     assert np.any(violations > 0) and np.any(violations < 0)  # MeanReducer must count the zero terms
-    for loss in (TripletLoss(embedding_dim=DIM), TripletLoss(embedding_dim=DIM, disentangled=True)):
-        # basic, and disentangled without categories (both: whole space)
-        value = scalar(loss(anchor, positive, negative))
-        assert value == pytest.approx(pml_triplet_loss(anchor, positive, negative), rel=1e-5)
+    value = scalar(TripletLoss(embedding_dim=DIM)(anchor, positive, negative))
+    assert value == pytest.approx(pml_triplet_loss(anchor, positive, negative), rel=1e-5)
     assert value == pytest.approx(np.maximum(violations, 0).mean(), rel=1e-5)
 
 
@@ -285,6 +283,9 @@ def test_bad_arguments_raise_clear_errors():
         ProxyLoss(TAG_CATEGORIES, DIM)(embeddings, np.zeros((6, 2), np.float32))
     with pytest.raises(ValueError, match="divisible"):
         EmbeddingLoss(None, embedding_dim=30)
+    # A disentangled triplet loss without categories used to fall back silently to the whole space.
+    with pytest.raises(ValueError, match="needs `categories`"):
+        TripletLoss(embedding_dim=DIM, disentangled=True)(embeddings, embeddings, embeddings)
 
 
 def test_category_names_are_accepted_and_triplets_have_no_tag_head():

@@ -92,6 +92,45 @@ def test_subspace_normalization_makes_every_block_unit_norm():
     np.testing.assert_allclose(whole, x / np.linalg.norm(x, axis=1, keepdims=True), rtol=1e-5)
 
 
+def test_subspace_normalization_of_a_dead_block_has_finite_gradients():
+    # A ReLU-ended backbone (the paper's Inception) can output an all-zero block. keras.ops.normalize clamps
+    # the norm with `minimum`, whose gradient there is 0 x inf = NaN: one dead block NaNs the whole model.
+    x = torch.tensor(np.random.default_rng(0).standard_normal((2, 16)), dtype=torch.float32)
+    x[0, 4:8] = 0.0
+    x.requires_grad_(True)
+    for blocks in (4, 1):
+        x.grad = None
+        output = SubspaceNormalization(blocks)(x if blocks == 4 else x * (torch.arange(16) < 0))
+        (output * torch.arange(16.0)).sum().backward()
+        assert torch.isfinite(x.grad).all(), blocks
+        assert torch.isfinite(output).all()
+
+
+def test_tag_scores_for_auc_are_logits_that_do_not_saturate():
+    # In float32 sigmoid(17) == 1.0: probabilities of confident tracks tie and AUC cannot rank them.
+    model = tiny_model("classification-raw-full")
+    store = stand_in_store(n_tracks=6)
+    weights = model.objective.tag_weights
+    weights.assign(keras.ops.convert_to_numpy(weights) * 200.0)  # logits far beyond 17
+    tracks = np.arange(6)
+    scores = model_tag_scores(model, store, tracks, excerpts_per_track=1)
+    assert np.abs(scores).max() > 17
+    assert all(len(np.unique(scores[:, tag])) == len(tracks) for tag in range(N_TAGS))  # no ties
+    probabilities = model.tag_scores(store.batch(tracks, np.zeros(6, int), TINY_SHAPE[-1]))
+    assert any(len(np.unique(probabilities[:, tag])) < len(tracks) for tag in range(N_TAGS))  # what logits avoid
+
+
+@pytest.mark.parametrize("name", ["proxy-norm-full", "proxy-norm-dis", "classification-norm-dis"])
+def test_normalized_tag_vectors_start_at_norm_eight_where_they_act(name):
+    from mdrbench.subspaces import subspace_masks
+
+    model = tiny_model(name, embedding_dim=256)
+    weights = keras.ops.convert_to_numpy(model.objective.tag_weights)
+    if model.config.disentangled:  # only the tag's own block counts
+        weights = weights * subspace_masks(256)[TAG_CATEGORIES]
+    assert np.linalg.norm(weights, axis=1).mean() == pytest.approx(8.0, rel=0.1)
+
+
 # -------------------------------------------------------------------------------------------- backbones
 def test_compact_backbone_default_shape():
     backbone = build_backbone("compact")
@@ -216,9 +255,11 @@ def test_embed_tracks_is_the_renormalized_mean_of_fixed_excerpts():
     expected = excerpts.reshape(3, 3, -1).mean(axis=1)
     expected /= np.linalg.norm(expected, axis=1, keepdims=True)
     np.testing.assert_allclose(result, expected, atol=1e-5)
-    scores = model_tag_scores(model, store, tracks, excerpts_per_track=3)
-    excerpt_scores = model.tag_scores(store.batch(np.repeat(tracks, 3), starts.reshape(-1), TINY_SHAPE[-1]))
-    np.testing.assert_allclose(scores, excerpt_scores.reshape(3, 3, -1).mean(axis=1), atol=1e-6)
+    scores = model_tag_scores(model, store, tracks, excerpts_per_track=3)  # mean logits: AUC ranks them
+    excerpt_logits = model.tag_logits(store.batch(np.repeat(tracks, 3), starts.reshape(-1), TINY_SHAPE[-1]))
+    np.testing.assert_allclose(scores, excerpt_logits.reshape(3, 3, -1).mean(axis=1), atol=1e-5)
+    probabilities = model.tag_scores(store.batch(np.repeat(tracks, 3), starts.reshape(-1), TINY_SHAPE[-1]))
+    np.testing.assert_allclose(probabilities, 1 / (1 + np.exp(-excerpt_logits)), atol=1e-5)
     assert model_tag_scores(tiny_model("triplet-norm-dis"), store, tracks) is None
     direct = model.embed(np.stack([store.excerpt(3, int(starts[0, 1]), TINY_SHAPE[-1])])[:, None])
     np.testing.assert_allclose(excerpts[1], direct[0], atol=1e-5)

@@ -1,87 +1,170 @@
-"""Report tables and the findings check, on hand-made results (no training)."""
+"""Report tables, intervals, the comparison rule and the findings, on hand-made results (no training)."""
 
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
+from scipy import stats
 
-from mdrbench.bench import RESULT_VERSION, atomic_write_text, load_result
-from mdrbench.report import PAPER_ROWS, collect_results, findings, markdown_table, table1, table3, write_report
+from mdrbench.report import (
+    PAPER_ROWS,
+    collect_results,
+    compare,
+    findings,
+    markdown_table,
+    t_interval,
+    table1,
+    table3,
+    write_report,
+)
+from mdrbench.results import RESULT_VERSION, atomic_write_json, load_result
+
+SEEDS = (0, 1, 2)
 
 
-def fake_result(config, seed, r1, auc, subspace_overall, seconds):
+def fake_result(config, seed, r1, auc, subspace_overall, best_epoch=5, stopped_by="schedule"):
     notions = {"genre": 0.7, "mood": 0.6, "instrument": 0.8, "era": 0.65, "overall": 0.69}
     triplets = {"complete": notions}
     if config.endswith("-dis"):
         triplets["subspace"] = {**notions, "overall": subspace_overall}
+    objective = config.split("-norm")[0].split("-raw")[0]
     return {"version": RESULT_VERSION, "config": config, "seed": seed,
             "recall_at_k": {"1": r1, "2": r1 + 0.1, "4": r1 + 0.2, "8": r1 + 0.3},
-            "auc": {"roc_auc": auc, "pr_auc": auc / 2, "scores": "head", "per_category": {}},
+            "auc": {"roc_auc": auc, "pr_auc": auc / 2, "scores": "head logits", "per_category": {}},
             "triplets": triplets, "track_triplet_accuracy": 0.9, "human_triplet_accuracy": 0.7,
-            "human_triplet_accuracy_clean": 0.8, "disentanglement": None,
-            "training": {"epochs_run": 10, "best_epoch": 5, "seconds_per_epoch": seconds, "total_seconds": 10 * seconds,
-                         "hop_seconds": 0.032}}
+            "human_triplet_accuracy_clean": 0.8, "human_source": "simulated raters",
+            "embedding_spread": {"mean_cosine": 0.1, "p5_cosine": -0.2}, "disentanglement": None,
+            "training": {"epochs_run": best_epoch + 4, "best_epoch": best_epoch, "lr_reductions": 2,
+                         "stopped_by": stopped_by, "steps_per_epoch": 10,
+                         "excerpts_per_step": {"triplet": 3, "triplet-track": 6}.get(objective, 1) * 8,
+                         "median_step_seconds": {"triplet": 3, "triplet-track": 6}.get(objective, 1) * 0.1,
+                         "seconds_per_epoch": 1.0, "total_seconds": 10.0, "cpu_seconds": 10.0}}
+
+
+# config: (R@1, AUC, sub-space overall, best epoch); classification-norm-full is read from proxy-norm-full
+VALUES = {"triplet-norm-full": (0.30, 0.80, None, 10), "triplet-norm-dis": (0.33, 0.81, 0.79, 10),
+          "triplet-track-norm-dis": (0.31, 0.80, 0.75, 10), "proxy-norm-full": (0.45, 0.89, None, 5),
+          "proxy-norm-dis": (0.44, 0.89, 0.74, 5), "classification-raw-full": (0.06, 0.88, None, 4),
+          "classification-norm-dis": (0.45, 0.89, 0.73, 6)}
 
 
 @pytest.fixture
 def results_folder(tmp_path):
-    values = {"triplet-norm-full": (0.30, 0.80, None, 3.0), "triplet-norm-dis": (0.33, 0.81, 0.79, 3.2),
-              "triplet-track-norm-dis": (0.31, 0.80, 0.75, 4.0), "proxy-norm-full": (0.45, 0.89, None, 1.1),
-              "proxy-norm-dis": (0.44, 0.89, 0.74, 1.2), "classification-raw-full": (0.06, 0.88, None, 1.0),
-              "classification-norm-full": (0.44, 0.88, None, 1.0), "classification-norm-dis": (0.45, 0.89, 0.73, 1.3)}
-    for config, (r1, auc, sub, seconds) in values.items():
-        for seed in (0, 1):
-            result = fake_result(config, seed, r1 + 0.01 * seed, auc, sub, seconds)
-            atomic_write_text(tmp_path / "runs" / config / f"seed{seed}" / "result.json", json.dumps(result))
+    for config, (r1, auc, sub, best) in VALUES.items():
+        for seed in SEEDS:
+            result = fake_result(config, seed, r1 + 0.01 * seed, auc + 0.001 * seed, sub, best)
+            atomic_write_json(tmp_path / "runs" / config / f"seed{seed}" / "result.json", result)
+    for name, r1 in (("random", 0.11), ("mel-statistics", 0.23)):
+        result = {**fake_result(name, 0, r1, 0.5, None), "training": None}
+        atomic_write_json(tmp_path / "baselines" / name / "seed0" / "result.json", result)
     return tmp_path
 
 
-def test_collect_and_tables(results_folder):
+def set_metric(folder, config, update):
+    for seed in SEEDS:
+        path = folder / "runs" / config / f"seed{seed}" / "result.json"
+        result = json.loads(path.read_text())
+        update(result, seed)
+        atomic_write_json(path, result)
+
+
+def test_collect_tables_and_intervals(results_folder):
     results = collect_results(results_folder)
-    assert len(results) == 16
-    assert list(dict.fromkeys(results["config"])) == list(PAPER_ROWS)
+    assert len(results) == 8 * 3 + 2  # the alias row per seed, and two baselines
+    assert list(dict.fromkeys(results["config"])) == [*PAPER_ROWS, "random", "mel-statistics"]
     table = table1(results)
-    assert table.loc["proxy-norm-full", "R@1"] == pytest.approx(45.5)
-    assert table.loc["proxy-norm-full", "R@1 sd"] == pytest.approx(np.std([45, 46], ddof=1))
+    assert table.loc["proxy-norm-full", "R@1"] == pytest.approx(46.0)
+    half = stats.t.ppf(0.975, 2) * np.std([45, 46, 47], ddof=1) / np.sqrt(3)
+    assert table.loc["proxy-norm-full", "R@1 ±"] == pytest.approx(half)
+    assert table.loc["classification-norm-full", "R@1"] == table.loc["proxy-norm-full", "R@1"]
     assert table.loc["classification-raw-full", "R@1 paper"] == pytest.approx(6.1)
-    # the fastest configuration defines ratio 1; epochs to convergence x seconds per epoch
+    assert np.isnan(table.loc["random", "R@1 ±"]) and table.loc["mel-statistics", "R@1"] == pytest.approx(23.0)
+    # time: epochs to convergence x steps x median step seconds, relative to the fastest configuration
     assert table["time_ratio"].min() == pytest.approx(1.0)
-    assert table.loc["triplet-track-norm-dis", "time_ratio"] == pytest.approx(4.0)
-    triplets = table3(results)
+    assert table.loc["classification-raw-full", "time_ratio"] == pytest.approx(1.0)
+    assert table.loc["triplet-track-norm-dis", "time_ratio"] == pytest.approx(10 * 0.6 / (4 * 0.1))
+    assert table.loc["proxy-norm-full", "converged"] == 3
+
+
+def test_table3_subspace_rows_only_for_disentangled_models(results_folder):
+    triplets = table3(collect_results(results_folder))
     assert ("subspace", "triplet-norm-dis") in triplets.index
-    assert ("subspace", "proxy-norm-full") not in triplets.index
+    for config in ("proxy-norm-full", "triplet-norm-full", "classification-raw-full", "random"):
+        assert ("subspace", config) not in triplets.index
+        assert ("complete", config) in triplets.index
     assert triplets.loc[("subspace", "triplet-norm-dis"), "overall paper"] == pytest.approx(0.792)
 
 
+def test_t_interval_matches_scipy():
+    values = [0.3, 0.35, 0.5, 0.41]
+    mean, half, n = t_interval(values)
+    low, high = stats.t.interval(0.95, 3, loc=np.mean(values), scale=stats.sem(values))
+    assert n == 4 and mean - half == pytest.approx(low) and mean + half == pytest.approx(high)
+    assert np.isnan(t_interval([1.0])[1]) and t_interval([])[2] == 0
+
+
+def test_compare_holds_fails_or_cannot_decide():
+    assert compare([1.0, 1.2, 0.9]).verdict == "holds"
+    assert compare([-1.0, -1.2, -0.9]).verdict == "does not hold"
+    assert compare([1.0, -1.0, 0.2]).verdict == "undetermined"  # within noise
+    assert compare([0.001, 0.002, 0.0015]).verdict == "holds"  # tiny but consistent: the interval decides
+    assert compare([1.0]).verdict == "undetermined"  # one seed
+    assert compare([1.0, np.nan, 1.1]).verdict == "undetermined"
+    assert compare([1.0, 1.2, 0.9], converged=False).verdict == "undetermined"
+    assert "contains 0" in compare([1.0, -1.0, 0.2]).reason
+
+
 def test_findings_follow_the_numbers(results_folder):
-    claims = {claim: holds for claim, holds, _ in findings(collect_results(results_folder))}
-    assert all(claims.values()) and len(claims) == 5
-    # Make the disentangled triplet model lose in the sub-spaces: the claim must flip.
-    path = results_folder / "runs" / "triplet-norm-dis"
-    for seed in (0, 1):
-        result = json.loads((path / f"seed{seed}" / "result.json").read_text())
-        result["triplets"]["subspace"]["overall"] = 0.5
-        atomic_write_text(path / f"seed{seed}" / "result.json", json.dumps(result))
-    claims = {claim: holds for claim, holds, _ in findings(collect_results(results_folder))}
-    assert claims["The disentangled triplet model leads sub-space triplet prediction"] is False
+    claims = {f["claim"].split(":")[0].split(" (")[0]: f for f in findings(collect_results(results_folder))}
+    assert len(claims) == 5
+    assert all(f["verdict"] == "holds" for f in claims.values()), claims
+    sub = claims["The disentangled triplet model leads triplet prediction in the sub-spaces"]
+    assert sub["difference"] == pytest.approx(0.79 - 0.75) and sub["low"] <= sub["difference"] <= sub["high"]
+    # The disentangled triplet model loses in the sub-spaces on every seed: the claim flips.
+    set_metric(results_folder, "triplet-norm-dis", lambda r, s: r["triplets"]["subspace"].update(overall=0.5))
+    sub = next(f for f in findings(collect_results(results_folder)) if "sub-spaces" in f["claim"])
+    assert sub["verdict"] == "does not hold"
+    # Now one seed of it wins, two lose: within noise.
+    set_metric(results_folder, "triplet-norm-dis",
+               lambda r, s: r["triplets"]["subspace"].update(overall=0.9 if s == 0 else 0.74))
+    sub = next(f for f in findings(collect_results(results_folder)) if "sub-spaces" in f["claim"])
+    assert sub["verdict"] == "undetermined"
 
 
-def test_unfinished_or_corrupt_runs_are_ignored(results_folder):
-    (results_folder / "runs" / "proxy-norm-dis" / "seed1" / "result.json").write_text("{truncated")
-    assert load_result(results_folder / "runs" / "proxy-norm-dis" / "seed1") is None
-    assert len(collect_results(results_folder)) == 15
+def test_a_run_that_hit_the_cap_or_nan_decides_nothing(results_folder):
+    set_metric(results_folder, "classification-raw-full", lambda r, s: r["training"].update(stopped_by="cap"))
+    normalization = next(f for f in findings(collect_results(results_folder)) if "Normalization" in f["claim"])
+    assert normalization["verdict"] == "undetermined" and "schedule" in normalization["evidence"]
+    set_metric(results_folder, "classification-raw-full", lambda r, s: r["training"].update(stopped_by="schedule"))
+    set_metric(results_folder, "classification-raw-full", lambda r, s: r["recall_at_k"].update({"1": np.nan}))
+    normalization = next(f for f in findings(collect_results(results_folder)) if "Normalization" in f["claim"])
+    assert normalization["verdict"] == "undetermined" and "NaN" in normalization["evidence"]
+
+
+def test_unfinished_or_corrupt_runs_are_named(results_folder):
+    path = results_folder / "runs" / "proxy-norm-dis" / "seed1" / "result.json"
+    path.write_text("{truncated")
+    assert load_result(path.parent) is None
+    results = collect_results(results_folder)
+    assert len(results) == 8 * 3 + 2 - 1
+    assert results.attrs["problems"] == [f"{path} is unreadable (Expecting property name enclosed in double quotes: "
+                                         f"line 1 column 2 (char 1)); `mdrbench bench` will redo this run."]
 
 
 def test_write_report(results_folder):
+    set_metric(results_folder, "triplet-norm-full", lambda r, s: r["training"].update(stopped_by="cap"))
     write_report(results_folder)
     text = (results_folder / "report.md").read_text()
-    assert "Table 1" in text and "(43.80)" in text and "**holds**" in text
-    assert (results_folder / "report.html").read_text().count("plotly") > 0
-    assert (results_folder / "results.csv").exists()
+    assert "Table 1" in text and "(43.8)" in text and "**holds**" in text and "95% Student-t" in text
+    assert "did not stop by the schedule" in text and "| triplet-norm-full | 0 | cap |" in text
+    assert "mel-statistics" in text and "random" in text
+    page = (results_folder / "report.html").read_text()
+    assert "<table" in page and "verdict-holds" in page and "<pre" not in page
+    assert 'src="http' not in page and "src='http" not in page  # plotly.js is inline: renders offline
+    assert pd.read_csv(results_folder / "results.csv")["config"].nunique() == 10
 
 
 def test_markdown_table_formats_numbers():
-    import pandas as pd
-
     text = markdown_table(pd.DataFrame({"a": [1.23456, np.nan]}, index=["x", "y"]), digits=2)
     assert "| x | 1.23 |" in text and "| y |  |" in text

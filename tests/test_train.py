@@ -19,7 +19,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 TINY_SIZE = Size("tiny", n_tracks=40, min_duration=2.0, max_duration=3.0, sample_rate=16000, frontend="compact",
-                 batch_size=8, max_epochs=3, steps_per_epoch=6, patience=1, backbone="compact")
+                 batch_size=8, max_epochs=3, patience=1, max_lr_reductions=1, backbone="compact", steps_per_epoch=6)
 TINY_BACKBONE = {"channels": (8, 16)}
 
 
@@ -30,6 +30,9 @@ def test_the_eight_paper_configurations():
     assert CONFIGS["triplet-track-norm-dis"].objective == "triplet-track"
     assert CONFIGS["proxy-norm-dis"].disentangled and CONFIGS["proxy-norm-dis"].normalize
     assert all(config.learning_rate == 0.005 and config.embedding_dim == 256 for config in CONFIGS.values())
+    # older saved configurations carried the schedule; they still load
+    older = {**CONFIGS["proxy-norm-dis"].to_dict(), "max_lr_reductions": 5}
+    assert Config.from_dict(older) == CONFIGS["proxy-norm-dis"]
 
 
 def test_get_config_general_pattern_and_errors():
@@ -46,16 +49,18 @@ def test_get_config_general_pattern_and_errors():
 
 
 # ---------------------------------------------------------------------------------------- the schedule
-def run_schedule(val_losses, patience=2, max_reductions=5):
+def run_schedule(val_losses, patience=2, max_reductions=5, min_delta=1e-3, train_losses=None):
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(keras.optimizers.Adam(0.005), "mse")
-    schedule = PaperSchedule(patience=patience, max_reductions=max_reductions)
+    schedule = PaperSchedule(patience=patience, max_reductions=max_reductions, min_delta=min_delta)
     schedule.set_model(model)
     schedule.on_train_begin()
     learning_rates = []
     for epoch, value in enumerate(val_losses):
         model.layers[0].kernel.assign(np.full((2, 1), float(epoch), np.float32))  # weights tell epochs apart
-        schedule.on_epoch_end(epoch, {"val_loss": value})
+        loss = 1.0 if train_losses is None else train_losses[epoch]
+        schedule.on_train_batch_end(0, {"loss": loss})
+        schedule.on_epoch_end(epoch, {"val_loss": value, "loss": loss})
         learning_rates.append(float(model.optimizer.learning_rate.numpy()))
         if model.stop_training:
             break
@@ -66,12 +71,32 @@ def run_schedule(val_losses, patience=2, max_reductions=5):
 def test_schedule_divides_lr_by_five_then_stops_after_the_last_reduction():
     # improves for 2 epochs, then stalls forever: a reduction every `patience` epochs, 5 of them, then stop
     schedule, model, learning_rates = run_schedule([3.0, 2.0] + [2.5] * 20, patience=2)
-    assert schedule.reductions == 5 and schedule.stopped_early
+    assert schedule.reductions == 5 and schedule.stopped_early and schedule.stopped_by == "schedule"
     assert len(learning_rates) == 2 + 2 * 6  # 5 reductions + the final stall, 2 epochs each
     np.testing.assert_allclose(learning_rates[-1], 0.005 * 0.2**5, rtol=1e-5)
     np.testing.assert_allclose(learning_rates[3], 0.005 * 0.2, rtol=1e-5)
     assert schedule.best_epoch == 2
     np.testing.assert_array_equal(model.layers[0].kernel.numpy(), np.full((2, 1), 1.0))  # best weights back
+
+
+def test_schedule_needs_a_relative_improvement_of_min_delta():
+    # 0.01% better each epoch: below the 0.1% min_delta, so these are stalls (without it, patience never ran out)
+    losses = [1.0 * (1 - 0.0001) ** epoch for epoch in range(30)]
+    schedule, _, learning_rates = run_schedule(losses, patience=2, max_reductions=2)
+    assert schedule.stopped_by == "schedule" and schedule.best_epoch == 1 and schedule.reductions == 2
+    assert len(learning_rates) == 1 + 2 * 3  # the best epoch, then 3 x patience stalls
+    schedule, _, _ = run_schedule(losses, patience=2, max_reductions=2, min_delta=0.0)
+    assert schedule.stopped_by == "cap" and schedule.best_epoch == 30
+
+
+def test_schedule_stops_on_nan_and_keeps_the_best_weights():
+    schedule, model, _ = run_schedule([3.0, 2.0, float("nan"), 1.0], patience=5)
+    assert schedule.stopped_by == "nan" and schedule.best_epoch == 2 and not schedule.stopped_early
+    np.testing.assert_array_equal(model.layers[0].kernel.numpy(), np.full((2, 1), 1.0))
+    schedule, _, _ = run_schedule([3.0, 2.0, 1.0], patience=5, train_losses=[1.0, float("inf"), 1.0])
+    assert schedule.stopped_by == "nan"
+    schedule, _, _ = run_schedule([3.0, 2.0, 1.0], patience=5)
+    assert schedule.stopped_by == "cap"
 
 
 def test_schedule_improvement_resets_patience():
@@ -130,6 +155,10 @@ def test_each_config_trains_and_its_loss_goes_down(name, stand_in):
     assert trained_loss < untrained_loss, (trained_loss, untrained_loss, history)
     assert result.seconds_per_epoch > 0 and result.training_seconds == pytest.approx(
         result.best_epoch * result.seconds_per_epoch)
+    block = result.training_block()
+    assert block["stopped_by"] in ("schedule", "cap") and block["steps_per_epoch"] == 6
+    assert block["excerpts_per_step"] == 8 * {"triplet": 3, "triplet-track": 6}.get(config.objective, 1)
+    assert block["median_step_seconds"] > 0 and np.isfinite(history["val_mean_cosine"]).all()
 
 
 def test_train_is_reproducible_and_writes_its_outputs(stand_in, tmp_path):
@@ -153,8 +182,11 @@ def test_train_is_reproducible_and_writes_its_outputs(stand_in, tmp_path):
     assert saved["config"]["name"] == "proxy-norm-dis" and saved["frontend"]["n_mels"] == 16
 
     from mdrbench.bench import save_test_arrays
+    from mdrbench.evaluate import Evaluation, ModelEmbedder, track_arrays
 
-    save_test_arrays(first.model, corpus, store, tmp_path / "emb")
+    arrays = track_arrays(ModelEmbedder(first.model), corpus, store)
+    save_test_arrays(Evaluation({}, arrays["test_embeddings"], arrays["tag_scores"], arrays["train_embeddings"]),
+                     corpus, tmp_path / "emb")
     saved_embeddings = np.load(tmp_path / "emb" / "test_embeddings.npy", allow_pickle=False)
     np.testing.assert_array_equal(saved_embeddings, embeddings)
     ids = np.load(tmp_path / "emb" / "test_track_ids.npy", allow_pickle=False)
