@@ -4,15 +4,19 @@ Network: the default "compact" backbone (5 conv blocks 16-128 channels, batch no
 average + max pooling, dense 256), L2-normalized embedding, bias-free classifier over 50 tags, multi-label
 BCE (the classification-norm-full configuration). Input: compact front-end, 64 mels x 94 frames, batch 64.
 
-Variants, measured in one process and interleaved round by round (the machine is shared, so medians):
-  torch          plain torch.nn modules + torch.optim.Adam (the baseline)
+Variants, measured in one process, round by round, the order reversed every other round (so neither
+position in a round is favoured), on the same batch:
+  torch          plain torch.nn modules + torch.optim.Adam, NCHW memory (the baseline: plain torch eager)
+  torch_cl       the same in channels-last memory (the best plain-torch layout on CPU)
   keras_fit      RepresentationModel.fit on a PyDataset of prepared batches (how mdrbench trains)
   keras_batch    RepresentationModel.train_on_batch on torch tensors
-  keras_bn       as keras_batch but with keras.layers.BatchNormalization (the design before ChannelNormalization)
+  keras_layers   the same network from Keras's own Conv2D and BatchNormalization (the naive Keras build)
+With --bf16 two more: torch_bf16 (channels-last + torch.autocast bfloat16) and keras_bf16 (mdrbench's
+autocast, the loss in float32). On a CPU without native bfloat16 (no AVX-512 BF16 / AMX) both are far slower.
 
-Usage: python benchmarks/bench_training.py [--threads 2] [--rounds 5] [--steps 8] [--batch 64]
+Usage: python benchmarks/bench_training.py [--threads 2] [--rounds 9] [--steps 6] [--batch 64] [--bf16]
 Prints excerpts/s per variant (median over rounds), the ratio of medians to plain torch, and the median of
-per-round ratios (paired, robust to load changes on a shared machine). Target: keras_fit >= 0.9.
+per-round ratios (paired, robust to load changes on a shared machine). Target: keras_fit >= 0.9 x torch.
 """
 
 import mdrbench  # noqa: F401, I001  (first: sets KERAS_BACKEND=torch before keras is imported)
@@ -26,6 +30,7 @@ import numpy as np
 import torch
 
 from mdrbench.models import RepresentationModel, build_backbone
+from mdrbench.train import native_bf16
 
 N_TAGS, EMBEDDING_DIM = 50, 256
 CHANNELS = (16, 32, 64, 128, 128)
@@ -34,7 +39,7 @@ CHANNELS = (16, 32, 64, 128, 128)
 class TorchCompact(torch.nn.Module):
     """The compact backbone + normalized bias-free classifier, in plain torch (same shapes and init scheme)."""
 
-    def __init__(self, n_mels: int, n_frames: int):
+    def __init__(self):
         super().__init__()
         layers, in_channels = [], 1
         for filters in CHANNELS:
@@ -52,13 +57,17 @@ class TorchCompact(torch.nn.Module):
         return self.classifier(torch.nn.functional.normalize(self.embedding(h), dim=1))
 
 
-def torch_step_function(x, y):
-    network = TorchCompact(x.shape[2], x.shape[3])
+def torch_step_function(x, y, channels_last=False, bf16=False):
+    network = TorchCompact()
+    if channels_last:
+        network = network.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(network.parameters(), lr=0.005)
 
     def step():
         optimizer.zero_grad(set_to_none=True)
-        logits = network(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits = network(x).float()
         # the same multi-label BCE as mdrbench.losses: summed over tags, mean over the batch
         loss = (torch.nn.functional.softplus(logits) - logits * y).sum(dim=1).mean()
         loss.backward()
@@ -66,11 +75,27 @@ def torch_step_function(x, y):
     return step
 
 
-def keras_model(x, normalization: str) -> RepresentationModel:
-    backbone = build_backbone("compact", input_shape=tuple(x.shape[1:]), embedding_dim=EMBEDDING_DIM,
-                              channels=CHANNELS, normalization=normalization)
+def keras_naive(x_shape) -> keras.Model:
+    """The same network from Keras's own layers (Conv2D, BatchNormalization), trained with Keras."""
+    inputs = keras.Input(x_shape)
+    h = inputs
+    for filters in CHANNELS:
+        h = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, data_format="channels_first")(h)
+        h = keras.layers.BatchNormalization(axis=1, momentum=0.9, epsilon=1e-3)(h)
+        h = keras.layers.MaxPooling2D(2, data_format="channels_first")(keras.layers.ReLU()(h))
+    pooled = keras.layers.Concatenate()([keras.layers.GlobalAveragePooling2D(data_format="channels_first")(h),
+                                         keras.layers.GlobalMaxPooling2D(data_format="channels_first")(h)])
+    embedding = keras.layers.UnitNormalization()(keras.layers.Dense(EMBEDDING_DIM)(pooled))
+    model = keras.Model(inputs, keras.layers.Dense(N_TAGS, use_bias=False)(embedding))
+    model.compile(keras.optimizers.Adam(0.005), keras.losses.BinaryCrossentropy(from_logits=True))
+    return model
+
+
+def keras_model(x_shape, bf16=False) -> RepresentationModel:
+    backbone = build_backbone("compact", input_shape=tuple(x_shape), embedding_dim=EMBEDDING_DIM, channels=CHANNELS)
     model = RepresentationModel(backbone, "classification-norm-full", np.arange(N_TAGS) % 4)
     model.compile(keras.optimizers.Adam(0.005))
+    model.autocast_dtype = torch.bfloat16 if bf16 else None
     return model
 
 
@@ -95,11 +120,12 @@ def measure(step, steps: int, batch: int) -> float:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--mels", type=int, default=64)
     parser.add_argument("--frames", type=int, default=94)
+    parser.add_argument("--bf16", action="store_true", help="add the bfloat16 variants")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     keras.utils.set_random_seed(0)
@@ -108,28 +134,36 @@ def main(argv=None):
     y_numpy = (rng.random((args.batch, N_TAGS)) < 0.1).astype(np.float32)
     x, y = torch.from_numpy(x_numpy), torch.from_numpy(y_numpy)
 
-    torch_step = torch_step_function(x, y)
-    fused = keras_model(x_numpy, "fused")
-    keras_bn = keras_model(x_numpy, "keras")
+    fused = keras_model(x_numpy.shape[1:])
+    naive = keras_naive(x_numpy.shape[1:])
     dataset = PreparedBatches(x_numpy, y_numpy, args.steps)
+    steps = {"torch": torch_step_function(x, y), "torch_cl": torch_step_function(x, y, channels_last=True)}
     variants = {
-        "torch": lambda n: [torch_step() for _ in range(n)],
+        "torch": lambda n: [steps["torch"]() for _ in range(n)],
+        "torch_cl": lambda n: [steps["torch_cl"]() for _ in range(n)],
         "keras_fit": lambda n: fused.fit(dataset, epochs=1, verbose=0),
         "keras_batch": lambda n: [fused.train_on_batch(x, y) for _ in range(n)],
-        "keras_bn": lambda n: [keras_bn.train_on_batch(x, y) for _ in range(n)],
+        "keras_layers": lambda n: [naive.train_on_batch(x, y) for _ in range(n)],
     }
+    if args.bf16:
+        steps["torch_bf16"] = torch_step_function(x, y, channels_last=True, bf16=True)
+        bf16_model = keras_model(x_numpy.shape[1:], bf16=True)
+        variants["torch_bf16"] = lambda n: [steps["torch_bf16"]() for _ in range(n)]
+        variants["keras_bf16"] = lambda n: [bf16_model.train_on_batch(x, y) for _ in range(n)]
     for step in variants.values():  # warm-up: allocations, optimizer state, first fit() setup
         step(2)
     rates = {name: [] for name in variants}
-    for _ in range(args.rounds):
-        for name, step in variants.items():
-            rates[name].append(measure(step, args.steps, args.batch))
+    for round_index in range(args.rounds):
+        order = list(variants) if round_index % 2 == 0 else list(reversed(variants))
+        for name in order:
+            rates[name].append(measure(variants[name], args.steps, args.batch))
     medians = {name: statistics.median(values) for name, values in rates.items()}
     # Paired: each round's ratio to the torch figure of the same round, so load changes between rounds cancel.
     paired = {name: statistics.median(v / t for v, t in zip(values, rates["torch"], strict=True))
               for name, values in rates.items()}
     report = {
         "threads": args.threads, "batch": args.batch, "input": [1, args.mels, args.frames],
+        "native_bf16": native_bf16(), "cpu": torch.backends.cpu.get_cpu_capability(),
         "excerpts_per_second_median": {name: round(value, 1) for name, value in medians.items()},
         "ratio_to_torch": {name: round(value / medians["torch"], 3) for name, value in medians.items()},
         "paired_ratio_median": {name: round(value, 3) for name, value in paired.items()},

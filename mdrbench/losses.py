@@ -78,6 +78,39 @@ def triplet_margin_loss(anchor, positive, negative, margin: float = 0.1, mask=No
     return ops.mean(ops.relu(similarity_negative - similarity_positive + margin))
 
 
+def batch_all_triplet_loss(anchors, candidates, positive_mask, negative_mask, margin: float = 0.1, masks=None):
+    """In-batch mining: every valid (positive, negative) pair of each anchor, averaged over the non-zero terms.
+
+    With s[i, j] = cos(a_i∘m_i, c_j∘m_i), the loss is
+    sum_{i,j,k} P[i, j] N[i, k] max(0, s[i, k] - s[i, j] + margin) / #{non-zero terms}
+    (Hermans et al. 2017's "batch all"; pytorch-metric-learning's TripletMarginMiner(type_of_triplets="all")
+    with TripletMarginLoss and its AvgNonZeroReducer). Averaging over the non-zero terms keeps the gradient's
+    size as the easy triplets stop counting.
+
+    Args:
+        anchors: (B, D). candidates: (N, D), every excerpt of the batch.
+        positive_mask, negative_mask: (B, N) 0/1: which candidates are positives / negatives of each anchor.
+        masks: (B, D) sub-space mask of each anchor's triplets, or None for the whole space.
+
+    Memory is B x N x N terms (64 x 192 x 192 for a default triplet batch).
+    """
+    anchors, candidates = ops.convert_to_tensor(anchors), ops.convert_to_tensor(candidates)
+    if masks is None:
+        similarity = ops.matmul(l2_normalize(anchors), ops.transpose(l2_normalize(candidates)))
+    else:
+        masked_anchors = l2_normalize(anchors * masks)
+        # ||c_j ∘ m_i|| for every (anchor i, candidate j): (B, N)
+        candidate_norms = ops.sqrt(ops.maximum(ops.matmul(masks, ops.transpose(ops.square(candidates))), EPSILON**2))
+        similarity = ops.matmul(masked_anchors, ops.transpose(candidates)) / candidate_norms
+    positive_mask = ops.cast(positive_mask, similarity.dtype)
+    negative_mask = ops.cast(negative_mask, similarity.dtype)
+    # terms[i, j, k] = relu(s[i, k] - s[i, j] + margin) for positive j and negative k
+    terms = ops.relu(ops.expand_dims(similarity, 1) - ops.expand_dims(similarity, 2) + margin)
+    terms = terms * ops.expand_dims(positive_mask, 2) * ops.expand_dims(negative_mask, 1)
+    active = ops.sum(ops.cast(terms > 0, terms.dtype))
+    return ops.sum(terms) / ops.maximum(active, 1.0)
+
+
 def multilabel_bce_from_logits(labels, logits):
     """Binary cross-entropy summed over tags, mean over the batch; labels (B, n_tags) multi-hot.
 
@@ -193,6 +226,31 @@ class TripletLoss(EmbeddingLoss):
             self._check_embeddings(tensor, name)
         return triplet_margin_loss(anchor, positive, negative, self.margin, self.triplet_masks(categories))
 
+    def batch_all(self, embeddings, tags, labels, categories=None, tracks=None):
+        """The tag-triplet loss with in-batch mining (:func:`batch_all_triplet_loss`).
+
+        Item b's anchor is excerpt ``embeddings[b, 0]`` with its drawn tag ``tags[b]``; its positives are every
+        other excerpt of the batch that carries that tag, its negatives every excerpt that does not. So one
+        batch of B triplets (3B excerpts, as the paper's sampler draws them) gives B x ~(3B)^2 comparisons
+        instead of B.
+
+        Args:
+            embeddings: (B, G, D), G excerpts per item, excerpt 0 the anchor.
+            tags: (B,) int, the tag drawn for each item. labels: (B, G, n_tags) multi-hot of every excerpt.
+            categories: (B,) int, the drawn tags' categories (required when disentangled).
+            tracks: unused here (see :class:`TrackRegularizedTripletLoss`).
+        """
+        self._check_embeddings(embeddings)
+        group = embeddings.shape[1]
+        candidates = ops.reshape(embeddings, (-1, embeddings.shape[-1]))  # (B G, D), item-major
+        flat_labels = ops.reshape(ops.convert_to_tensor(labels), (-1, labels.shape[-1]))  # (B G, n_tags)
+        carries = ops.transpose(ops.take(flat_labels, ops.cast(tags, "int32"), axis=1))  # (B, B G)
+        n_items = embeddings.shape[0]
+        own = ops.expand_dims(ops.arange(n_items) * group, 1) == ops.expand_dims(ops.arange(n_items * group), 0)
+        positives = ops.cast(carries, "float32") * (1.0 - ops.cast(own, "float32"))
+        return batch_all_triplet_loss(embeddings[:, 0], candidates, positives, 1.0 - ops.cast(carries, "float32"),
+                                      self.margin, self.triplet_masks(categories))
+
     def get_config(self):
         return {**super().get_config(), "margin": self.margin}
 
@@ -221,6 +279,24 @@ class TrackRegularizedTripletLoss(TripletLoss):
                              ("track_negative", track_negative)):
             self._check_embeddings(tensor, name)
         track_loss = triplet_margin_loss(track_anchor, track_positive, track_negative, self.margin, mask=None)
+        return tag_loss + self.track_weight * track_loss
+
+    def batch_all(self, embeddings, tags, labels, categories=None, tracks=None):
+        """In-batch mining for both terms: the tag term as :meth:`TripletLoss.batch_all` over all six excerpts
+        of every item; the track term with anchor ``embeddings[b, 3]``, positives the other excerpts of its
+        track, negatives every excerpt of another track, on the whole space. ``tracks`` (B, 6) int."""
+        if tracks is None:
+            raise ValueError("the track term of in-batch mining needs `tracks` (B, 6): the track of every excerpt.")
+        tag_loss = super().batch_all(embeddings, tags, labels, categories)
+        group = embeddings.shape[1]
+        candidates = ops.reshape(embeddings, (-1, embeddings.shape[-1]))
+        flat_tracks = ops.reshape(ops.convert_to_tensor(tracks), (-1,))
+        same = ops.cast(ops.expand_dims(tracks[:, 3], 1) == ops.expand_dims(flat_tracks, 0), "float32")  # (B, B G)
+        n_items = embeddings.shape[0]
+        own = ops.cast(ops.expand_dims(ops.arange(n_items) * group + 3, 1)
+                       == ops.expand_dims(ops.arange(n_items * group), 0), "float32")
+        track_loss = batch_all_triplet_loss(embeddings[:, 3], candidates, same * (1.0 - own), 1.0 - same,
+                                            self.margin, None)
         return tag_loss + self.track_weight * track_loss
 
     def get_config(self):

@@ -68,6 +68,30 @@ class ChannelNormalization(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="mdrbench")
+class ChannelsLastConv2D(keras.layers.Conv2D):
+    """``keras.layers.Conv2D`` (channels-first, same weights and maths) computed in torch's channels-last memory
+    layout.
+
+    oneDNN's CPU convolutions (and cuDNN's tensor-core paths) are fastest on NHWC memory; torch keeps the
+    logical NCHW shape and only changes the strides, so the next layers (batch norm, ReLU, max-pool) stay on
+    the fast path too. Keras's own conv, given channels-first data, hands torch a permuted kernel and NCHW
+    memory: about 1.2-1.7x slower on this project's 2-core CPU (benchmarks/bench_training.py).
+    Only the case the backbones use (stride 1, dilation 1, odd kernels, "same" padding) takes the fast path.
+    """
+
+    def convolution_op(self, inputs, kernel):
+        kernel_size, strides = tuple(self.kernel_size), tuple(self.strides)
+        if (self.data_format != "channels_first" or self.padding != "same" or set(strides) != {1}
+                or set(self.dilation_rate) != {1} or self.groups != 1 or any(k % 2 == 0 for k in kernel_size)):
+            return super().convolution_op(inputs, kernel)
+        memory = torch.channels_last
+        # Keras stores (kh, kw, in, out); torch wants (out, in, kh, kw) -- made channels-last explicitly.
+        weights = kernel.value.permute(3, 2, 0, 1).contiguous(memory_format=memory)
+        return torch.nn.functional.conv2d(inputs.contiguous(memory_format=memory), weights,
+                                          padding=tuple(k // 2 for k in kernel_size))
+
+
+@keras.saving.register_keras_serializable(package="mdrbench")
 class SubspaceNormalization(keras.layers.Layer):
     """L2-normalize each of ``n_blocks`` equal contiguous blocks of the last axis (1 block = plain L2).
 
@@ -107,8 +131,8 @@ def _normalization_layer(kind: str, name: str):
 
 
 def _conv_block(x, filters: int, kernel_size, name: str, pool=(2, 2), pool_padding="valid", normalization="fused"):
-    x = keras.layers.Conv2D(filters, kernel_size, padding="same", use_bias=False, data_format="channels_first",
-                            name=f"{name}_conv")(x)
+    x = ChannelsLastConv2D(filters, kernel_size, padding="same", use_bias=False, data_format="channels_first",
+                           name=f"{name}_conv")(x)
     x = _normalization_layer(normalization, f"{name}_norm")(x)
     x = keras.layers.ReLU(name=f"{name}_relu")(x)
     if pool is not None:
@@ -123,8 +147,8 @@ def _inception_block(x, name: str, filters: int = 256, normalization="fused"):
     width = filters // 4
 
     def conv(h, f, k, suffix):
-        h = keras.layers.Conv2D(f, k, padding="same", use_bias=False, data_format="channels_first",
-                                name=f"{name}_{suffix}_conv")(h)
+        h = ChannelsLastConv2D(f, k, padding="same", use_bias=False, data_format="channels_first",
+                               name=f"{name}_{suffix}_conv")(h)
         h = _normalization_layer(normalization, f"{name}_{suffix}_norm")(h)
         return keras.layers.ReLU(name=f"{name}_{suffix}_relu")(h)
 
@@ -217,6 +241,8 @@ class RepresentationModel(keras.Model):
         excerpts: x (B, 1, M, F), y (B, n_tags) multi-hot -> objective(embeddings, y)
         tag triplets: x (B, 3, 1, M, F) anchor/positive/negative, y (B,) category of the sampled tag
         tag + track triplets: x (B, 6, 1, M, F) (tag triplet then track triplet), y (B,) categories
+        either triplet kind with in-batch mining: y a dict (categories, tags, labels, tracks), see
+        :class:`mdrbench.samplers.TagTripletBatches` and :meth:`mdrbench.losses.TripletLoss.batch_all`
 
     Args:
         backbone: a Keras model mel (B, 1, M, F) -> (B, D), e.g. from :func:`build_backbone`.
@@ -312,16 +338,31 @@ class RepresentationModel(keras.Model):
         return np.concatenate(outputs).astype(np.float32)
 
     # -- training
+    # bfloat16 autocast of the backbone during training ("bf16"), or plain float32 (None): set by
+    # mdrbench.train from its `precision` argument. The loss is always computed in float32.
+    autocast_dtype = None
+
+    def _forward(self, x, training: bool):
+        if self.autocast_dtype is None:
+            return self(x, training=training)
+        device = "cuda" if x.is_cuda else "cpu"
+        with torch.autocast(device, dtype=self.autocast_dtype):
+            embeddings = self(x, training=training)
+        return keras.ops.cast(embeddings, "float32")
+
     def compute_objective(self, x, y, training: bool):
         """Loss of one batch of any of the three kinds (see the class docstring)."""
         if x.ndim == 4:
-            embeddings = self(x, training=training)
+            embeddings = self._forward(x, training=training)
             return self.objective(embeddings, keras.ops.cast(y, "float32"))
         if x.ndim != 5 or x.shape[1] not in (3, 6):
             raise ValueError(f"expected a batch of excerpts (B, 1, M, F) or triplets (B, 3 or 6, 1, M, F), "
                              f"got shape {tuple(x.shape)}.")
         group = x.shape[1]
-        embeddings = self(x, training=training)
+        embeddings = self._forward(x, training=training)
+        if isinstance(y, dict):  # tags of every excerpt: in-batch mining (mdrbench.losses.batch_all_triplet_loss)
+            categories = keras.ops.cast(y["categories"], "int64")
+            return self.objective.batch_all(embeddings, y["tags"], y["labels"], categories, y.get("tracks"))
         anchor, positive, negative = embeddings[:, 0], embeddings[:, 1], embeddings[:, 2]
         categories = keras.ops.cast(y, "int64") if y is not None else None
         if group == 3:
@@ -380,7 +421,9 @@ def _unpack(data):
     else:
         x, y = data, None
     x = keras.ops.convert_to_tensor(x, dtype="float32")
-    if y is not None:
+    if isinstance(y, dict):
+        y = {key: keras.ops.convert_to_tensor(value) for key, value in y.items()}
+    elif y is not None:
         y = keras.ops.convert_to_tensor(y)
     return x, y
 

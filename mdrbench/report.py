@@ -84,6 +84,7 @@ def _row(result: dict, kind: str) -> dict:
         row["excerpts_per_step"] = training["excerpts_per_step"]
         row["run_step_seconds"] = training["median_step_seconds"]
         row["train_seconds"] = training["total_seconds"]
+        row["schedule"] = training.get("schedule")
     return row
 
 
@@ -183,7 +184,7 @@ def table1(results: pd.DataFrame) -> pd.DataFrame:
     grouped = results.groupby("config", sort=False)
     table["seeds"] = grouped.size()
     table["converged"] = grouped["converged"].sum().astype(int)
-    return table
+    return table.rename_axis("config")
 
 
 def table3(results: pd.DataFrame) -> pd.DataFrame:
@@ -218,7 +219,7 @@ def human_table(results: pd.DataFrame) -> pd.DataFrame:
     table = pd.DataFrame(index=mean.index)
     for column in ("human", "human_clean", "track"):
         table[column], table[f"{column} ±"] = mean[column], half[column]
-    return table
+    return table.rename_axis("config")
 
 
 # -------------------------------------------------------------------------------------- the comparison rule
@@ -393,13 +394,15 @@ def report_sections(folder: str | Path, results: pd.DataFrame) -> list[tuple[str
         blocks.append(("markdown", "No finished runs yet: run `mdrbench bench`."))
         return blocks
     budget = manifest.get("budget", {})
+    schedule = next((s for s in results.get("schedule", pd.Series(dtype=object)).dropna()), {}) or {}
     seeds = sorted(results.loc[results["kind"] == "model", "seed"].unique().tolist())
     blocks.append(("markdown", (
         f"Ours: mean ± half-width of the {INTERVAL_NAME} ({len(seeds)} seed{'s' if len(seeds) != 1 else ''}); "
         "the paper's value (MSD, 201k training tracks) in brackets. R@K in percent. `random` and "
         "`mel-statistics` are baselines scored on the same test set and triplets. classification-norm-full is "
         "the same function as proxy-norm-full (trained once, shown under both names).\n\n"
-        f"Schedule (scaled to this size): Adam lr 0.005, lr / 5 after {budget.get('patience', '?')} stalled "
+        f"Schedule (scaled to this size): Adam lr {schedule.get('learning_rate', '?')} (the paper: 0.005), "
+        f"lr x {schedule.get('lr_factor', '?')} after {budget.get('patience', '?')} stalled "
         f"epochs (relative min_delta {budget.get('min_delta', '?')}), at most {budget.get('max_lr_reductions', '?')}"
         f" reductions, then stop at the next stall; cap {budget.get('max_epochs', '?')} epochs; an epoch draws one"
         " anchor per training track (batch " f"{budget.get('batch_size', '?')}).")))
@@ -469,7 +472,8 @@ def report_html(blocks) -> str:
                 title = content[2:]
             parts.append(htmlpage.html_markdown(content))
         elif kind == "table":
-            parts.append(htmlpage.html_table(content))
+            multi = isinstance(content.index, pd.MultiIndex)  # (space, config): one column per level
+            parts.append(htmlpage.html_table(content.reset_index() if multi else content, index=not multi))
         elif kind == "findings":
             parts.append(htmlpage.html_findings([{**f, "evidence": f"{f['evidence']} (paper: {f['paper']})"}
                                                  for f in content]))
@@ -482,7 +486,7 @@ def write_report(folder: str | Path) -> pd.DataFrame:
     """Rebuild report.md, report.html and results.csv from the finished runs in ``folder``."""
     folder = Path(folder)
     results = collect_results(folder)
-    atomic_write_text(folder / "results.csv", results.to_csv(index=False))
+    atomic_write_text(folder / "results.csv", results.drop(columns=["schedule"], errors="ignore").to_csv(index=False))
     blocks = report_sections(folder, results)
     atomic_write_text(folder / "report.md", report_markdown([b for b in blocks if b[0] != "figure"]))
     atomic_write_text(folder / "report.html", report_html(blocks))

@@ -202,6 +202,9 @@ class TagTripletBatches(_FeatureBatches):
         steps_per_epoch: batches per epoch.
 
     ``batch[i]`` -> x (B, 3, 1, n_mels, n_frames) float32 (anchor, positive, negative), y (B,) int32.
+    With ``with_labels`` (for in-batch mining, see :meth:`mdrbench.losses.TripletLoss.batch_all`) y is a dict:
+    ``categories`` (B,) int32, ``tags`` (B,) int32 the drawn tags, ``tracks`` (B, 3) int64 the track of every
+    excerpt, ``labels`` (B, 3, n_tags) float32 their multi-hot tags.
     The drawn tags of batch i are ``sample_tags(i)[0]`` (for inspection and tests).
     """
 
@@ -209,11 +212,12 @@ class TagTripletBatches(_FeatureBatches):
 
     def __init__(self, features, track_indices: Sequence[int], labels: np.ndarray, tag_categories: Sequence[int],
                  batch_size: int, steps_per_epoch: int, seed: int = 0, n_frames: int | None = None,
-                 reshuffle: bool = True, **kwargs):
+                 reshuffle: bool = True, with_labels: bool = False, **kwargs):
         if steps_per_epoch is None:
             raise ValueError("TagTripletBatches needs steps_per_epoch: triplets have no natural epoch.")
         super().__init__(features, track_indices, batch_size, steps_per_epoch, seed, n_frames, reshuffle, **kwargs)
         labels = _check_labels(labels, len(features))
+        self.with_labels, self._labels = bool(with_labels), labels
         self.tag_categories = np.asarray(tag_categories, dtype=np.int64).reshape(-1)
         if len(self.tag_categories) != labels.shape[1]:
             raise ValueError(f"tag_categories has {len(self.tag_categories)} entries for {labels.shape[1]} tags: "
@@ -266,13 +270,19 @@ class TagTripletBatches(_FeatureBatches):
         rng = self._rng(index)
         tags, anchors, positives, negatives = self.sample_tags(index, rng)
         x = self._triplet_excerpts(rng, anchors, positives, negatives)
-        return x, self.tag_categories[tags].astype(np.int32)
+        categories = self.tag_categories[tags].astype(np.int32)
+        if not self.with_labels:
+            return x, categories
+        tracks = np.stack([anchors, positives, negatives], axis=1)
+        return x, {"categories": categories, "tags": tags.astype(np.int32), "tracks": tracks,
+                   "labels": self._labels[tracks].astype(np.float32)}
 
 
 class TrackTripletBatches(_FeatureBatches):
     """Track triplets: two excerpts of one track (overlap <= ``max_overlap``) and an excerpt of another.
 
-    ``batch[i]`` -> x (B, 3, 1, n_mels, n_frames) float32, y (B,) int32 zeros (a placeholder for Keras).
+    ``batch[i]`` -> x (B, 3, 1, n_mels, n_frames) float32, y (B,) int32 zeros (a placeholder for Keras), or
+    with ``with_tracks`` the (B, 3) track of every excerpt (for in-batch mining).
     ``sample_tracks(i)`` returns the drawn (tracks, anchor_starts, positive_starts, negative_tracks,
     negative_starts) for inspection and tests.
     """
@@ -281,10 +291,11 @@ class TrackTripletBatches(_FeatureBatches):
 
     def __init__(self, features, track_indices: Sequence[int], batch_size: int, steps_per_epoch: int,
                  seed: int = 0, n_frames: int | None = None, max_overlap: float = 0.5, reshuffle: bool = True,
-                 **kwargs):
+                 with_tracks: bool = False, **kwargs):
         if steps_per_epoch is None:
             raise ValueError("TrackTripletBatches needs steps_per_epoch: triplets have no natural epoch.")
         super().__init__(features, track_indices, batch_size, steps_per_epoch, seed, n_frames, reshuffle, **kwargs)
+        self.with_tracks = bool(with_tracks)
         if not 0.0 <= max_overlap < 1.0:
             raise ValueError(f"max_overlap is a fraction of an excerpt in [0, 1), got {max_overlap}.")
         if len(self.track_indices) < 2:
@@ -311,8 +322,7 @@ class TrackTripletBatches(_FeatureBatches):
         negative_starts = self._random_starts(rng, negative_tracks)
         return tracks, anchor_starts, positive_starts, negative_tracks, negative_starts
 
-    def _triplet_excerpts(self, rng, index: int) -> np.ndarray:
-        tracks, anchor_starts, positive_starts, negative_tracks, negative_starts = self.sample_tracks(index, rng)
+    def _triplet_excerpts(self, tracks, anchor_starts, positive_starts, negative_tracks, negative_starts):
         all_tracks = np.stack([tracks, tracks, negative_tracks], axis=1).reshape(-1)
         all_starts = np.stack([anchor_starts, positive_starts, negative_starts], axis=1).reshape(-1)
         x = _excerpts(self.features, all_tracks, all_starts, self.n_frames)
@@ -320,7 +330,12 @@ class TrackTripletBatches(_FeatureBatches):
 
     def __getitem__(self, index: int):
         self._check_index(index)
-        return self._triplet_excerpts(self._rng(index), index), np.zeros(self.batch_size, dtype=np.int32)
+        rng = self._rng(index)
+        tracks, anchor_starts, positive_starts, negative_tracks, negative_starts = self.sample_tracks(index, rng)
+        x = self._triplet_excerpts(tracks, anchor_starts, positive_starts, negative_tracks, negative_starts)
+        if self.with_tracks:
+            return x, np.stack([tracks, tracks, negative_tracks], axis=1)
+        return x, np.zeros(self.batch_size, dtype=np.int32)
 
 
 class TagAndTrackTripletBatches(_FeatureBatches):
@@ -328,18 +343,21 @@ class TagAndTrackTripletBatches(_FeatureBatches):
 
     Takes the arguments of :class:`TagTripletBatches` plus ``max_overlap``.
     ``batch[i]`` -> x (B, 6, 1, n_mels, n_frames): [:, 0:3] the tag triplet, [:, 3:6] the track triplet;
-    y (B,) int32, the tag triplets' categories. The two halves use independent random streams, and the tag
-    half equals ``TagTripletBatches`` with the same seed.
+    y (B,) int32, the tag triplets' categories, or with ``with_labels`` the dict of
+    :class:`TagTripletBatches` over all six excerpts (``tracks`` (B, 6), ``labels`` (B, 6, n_tags)).
+    The two halves use independent random streams, and the tag half equals ``TagTripletBatches`` with the
+    same seed.
     """
 
     def __init__(self, features, track_indices: Sequence[int], labels: np.ndarray, tag_categories: Sequence[int],
                  batch_size: int, steps_per_epoch: int, seed: int = 0, n_frames: int | None = None,
-                 max_overlap: float = 0.5, reshuffle: bool = True, **kwargs):
+                 max_overlap: float = 0.5, reshuffle: bool = True, with_labels: bool = False, **kwargs):
         super().__init__(features, track_indices, batch_size, steps_per_epoch, seed, n_frames, reshuffle, **kwargs)
+        self.with_labels = bool(with_labels)
         self.tag_triplets = TagTripletBatches(features, track_indices, labels, tag_categories, batch_size,
-                                              steps_per_epoch, seed, n_frames)
+                                              steps_per_epoch, seed, n_frames, with_labels=with_labels)
         self.track_triplets = TrackTripletBatches(features, track_indices, batch_size, steps_per_epoch, seed,
-                                                  n_frames, max_overlap)
+                                                  n_frames, max_overlap, with_tracks=with_labels)
 
     def set_epoch(self, epoch: int):
         super().set_epoch(epoch)
@@ -348,6 +366,11 @@ class TagAndTrackTripletBatches(_FeatureBatches):
 
     def __getitem__(self, index: int):
         self._check_index(index)
-        tag_x, categories = self.tag_triplets[index]
-        track_x, _ = self.track_triplets[index]
-        return np.concatenate([tag_x, track_x], axis=1), categories
+        tag_x, tag_y = self.tag_triplets[index]
+        track_x, track_tracks = self.track_triplets[index]
+        x = np.concatenate([tag_x, track_x], axis=1)
+        if not self.with_labels:
+            return x, tag_y
+        # the track half's excerpts carry their tracks' tags too, so they serve as tag candidates as well
+        labels = np.concatenate([tag_y["labels"], self.tag_triplets._labels[track_tracks].astype(np.float32)], axis=1)
+        return x, {**tag_y, "tracks": np.concatenate([tag_y["tracks"], track_tracks], axis=1), "labels": labels}

@@ -48,7 +48,7 @@ SIZES: dict[str, Size] = {
                frontend="compact", batch_size=32, max_epochs=30, patience=1, max_lr_reductions=1,
                backbone="compact", seeds=2),
     "default": Size("default", n_tracks=2000, min_duration=10.0, max_duration=20.0, sample_rate=16000,
-                    frontend="compact", batch_size=64, max_epochs=60, patience=2, max_lr_reductions=2,
+                    frontend="compact", batch_size=64, max_epochs=80, patience=2, max_lr_reductions=2,
                     backbone="compact", seeds=3),
     "full": Size("full", n_tracks=30000, min_duration=10.0, max_duration=30.0, sample_rate=22050,
                  frontend="paper", batch_size=256, max_epochs=200, patience=10, max_lr_reductions=5,

@@ -7,7 +7,8 @@ import pytest
 import torch
 from pytorch_metric_learning.distances import CosineSimilarity
 from pytorch_metric_learning.losses import TripletMarginLoss
-from pytorch_metric_learning.reducers import MeanReducer
+from pytorch_metric_learning.miners import TripletMarginMiner
+from pytorch_metric_learning.reducers import AvgNonZeroReducer, MeanReducer
 
 from mdrbench.losses import (
     ClassificationLoss,
@@ -16,6 +17,7 @@ from mdrbench.losses import (
     ProxyLoss,
     TrackRegularizedTripletLoss,
     TripletLoss,
+    batch_all_triplet_loss,
     blockwise_l2_normalize,
     cosine_similarity,
 )
@@ -97,6 +99,83 @@ def test_basic_triplet_loss_matches_pytorch_metric_learning():
     value = scalar(TripletLoss(embedding_dim=DIM)(anchor, positive, negative))
     assert value == pytest.approx(pml_triplet_loss(anchor, positive, negative), rel=1e-5)
     assert value == pytest.approx(np.maximum(violations, 0).mean(), rel=1e-5)
+
+
+def mined_batch(seed, items=5, group=3):
+    """A triplet batch with every excerpt's tags: anchor and positive carry the drawn tag, the negative not."""
+    n_tags = len(TAG_CATEGORIES)
+    rng = np.random.default_rng(seed)
+    embeddings = rng.normal(size=(items, group, DIM)).astype(np.float32)
+    tags = rng.integers(0, n_tags, items)
+    labels = (rng.random((items, group, n_tags)) < 0.3).astype(np.float32)
+    labels[np.arange(items), 0, tags] = labels[np.arange(items), 1, tags] = 1
+    labels[np.arange(items), 2, tags] = 0
+    return embeddings, tags, labels, rng
+
+
+def test_batch_all_matches_pytorch_metric_learning_miner_and_avg_non_zero_reducer():
+    # Single-label excerpts, so PML's labels apply: its miner's "all" triplets whose anchor is one of ours,
+    # with TripletMarginLoss + AvgNonZeroReducer, must equal batch_all_triplet_loss.
+    rng = np.random.default_rng(7)
+    embeddings = rng.normal(size=(24, DIM)).astype(np.float32)
+    labels = rng.integers(0, 4, 24)
+    anchors = np.array([0, 3, 5, 11, 17])
+    miner = TripletMarginMiner(margin=0.1, type_of_triplets="all", distance=CosineSimilarity())
+    a, p, n = miner(torch.from_numpy(embeddings), torch.from_numpy(labels))
+    keep = torch.from_numpy(np.isin(a.numpy(), anchors))
+    reference = TripletMarginLoss(margin=0.1, distance=CosineSimilarity(), reducer=AvgNonZeroReducer())
+    expected = scalar(reference(torch.from_numpy(embeddings), torch.from_numpy(labels),
+                                indices_tuple=(a[keep], p[keep], n[keep])))
+    same = labels[anchors][:, None] == labels[None, :]
+    positive = same & (np.arange(24)[None, :] != anchors[:, None])
+    value = scalar(batch_all_triplet_loss(embeddings[anchors], embeddings, positive, ~same, margin=0.1))
+    assert value == pytest.approx(expected, rel=1e-5) and value > 0
+
+
+def test_batch_all_with_one_triplet_per_anchor_is_the_paper_loss_over_its_violations():
+    anchor, rng = random_batch(8, batch=6)
+    positive, negative = (rng.normal(size=anchor.shape).astype(np.float32) for _ in range(2))
+    candidates = np.concatenate([positive, negative])
+    eye = np.eye(6, dtype=np.float32)
+    value = scalar(batch_all_triplet_loss(anchor, candidates, np.hstack([eye, 0 * eye]), np.hstack([0 * eye, eye])))
+    violations = np.maximum(numpy_cosine(anchor, negative) - numpy_cosine(anchor, positive) + 0.1, 0)
+    assert value == pytest.approx(violations.sum() / (violations > 0).sum(), rel=1e-5)
+
+
+def test_mined_triplet_loss_compares_each_anchor_with_every_carrier_and_non_carrier():
+    embeddings, tags, labels, _ = mined_batch(9)
+    categories = np.asarray(TAG_CATEGORIES)[tags]
+    for disentangled in (False, True):
+        loss = TripletLoss(TAG_CATEGORIES, DIM, disentangled=disentangled)
+        value = scalar(loss.batch_all(embeddings, tags, labels, categories))
+        flat, flat_labels = embeddings.reshape(-1, DIM), labels.reshape(-1, labels.shape[-1])
+        terms = []
+        for item, tag in enumerate(tags):
+            block = BLOCKS[categories[item]] if disentangled else slice(None)
+            anchor = embeddings[item, 0, block]
+            similarity = numpy_cosine(anchor[None], flat[:, block])
+            carriers = [j for j in range(len(flat)) if flat_labels[j, tag] and j != 3 * item]
+            others = [k for k in range(len(flat)) if not flat_labels[k, tag]]
+            terms += [max(similarity[k] - similarity[j] + 0.1, 0) for j in carriers for k in others]
+        terms = np.array(terms)
+        assert value == pytest.approx(terms.sum() / (terms > 0).sum(), rel=1e-4), disentangled
+
+
+def test_mined_track_regularized_loss_adds_half_the_mined_track_term():
+    embeddings, tags, labels, rng = mined_batch(10, items=4, group=6)
+    tracks = np.stack([rng.choice(100, 3, replace=False).tolist() + [200 + i, 200 + i, 300 + i] for i in range(4)])
+    categories = np.asarray(TAG_CATEGORIES)[tags]
+    loss = TrackRegularizedTripletLoss(TAG_CATEGORIES, DIM, disentangled=True, track_weight=0.5)
+    tag_term = scalar(TripletLoss(TAG_CATEGORIES, DIM, disentangled=True).batch_all(embeddings, tags, labels,
+                                                                                    categories))
+    flat = embeddings.reshape(-1, DIM)
+    same = tracks[:, 3][:, None] == tracks.reshape(-1)[None, :]
+    own = np.arange(24)[None, :] == (np.arange(4) * 6 + 3)[:, None]
+    track_term = scalar(batch_all_triplet_loss(embeddings[:, 3], flat, same & ~own, ~same))
+    value = scalar(loss.batch_all(embeddings, tags, labels, categories, tracks))
+    assert value == pytest.approx(tag_term + 0.5 * track_term, rel=1e-5)
+    with pytest.raises(ValueError, match="tracks"):
+        loss.batch_all(embeddings, tags, labels, categories)
 
 
 def test_disentangled_triplet_loss_matches_pml_on_masked_vectors():

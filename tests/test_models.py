@@ -10,6 +10,7 @@ from mdrbench.configs import CONFIGS
 from mdrbench.features import FeatureStore, FrontendSettings
 from mdrbench.models import (
     ChannelNormalization,
+    ChannelsLastConv2D,
     RepresentationModel,
     SubspaceNormalization,
     build_backbone,
@@ -90,6 +91,24 @@ def test_subspace_normalization_makes_every_block_unit_norm():
     np.testing.assert_allclose(np.linalg.norm(blocks, axis=-1), 1.0, rtol=1e-5)
     whole = keras.ops.convert_to_numpy(SubspaceNormalization(1)(x))
     np.testing.assert_allclose(whole, x / np.linalg.norm(x, axis=1, keepdims=True), rtol=1e-5)
+
+
+@pytest.mark.parametrize("kernel_size", [1, 3, 5, (2, 2)])
+def test_channels_last_conv_matches_keras_conv2d_and_its_gradients(kernel_size):
+    x = torch.tensor(np.random.default_rng(0).standard_normal((2, 3, 9, 11)), dtype=torch.float32)
+    reference = keras.layers.Conv2D(4, kernel_size, padding="same", use_bias=False, data_format="channels_first")
+    fast = ChannelsLastConv2D(4, kernel_size, padding="same", use_bias=False, data_format="channels_first")
+    reference.build(x.shape)
+    fast.build(x.shape)
+    fast.set_weights(reference.get_weights())
+    outputs = []
+    for layer in (reference, fast):
+        layer.kernel.value.grad = None
+        output = layer(x)
+        (output * torch.arange(output.numel()).reshape(output.shape) / output.numel()).sum().backward()
+        outputs.append((output.detach().numpy(), layer.kernel.value.grad.numpy()))
+    np.testing.assert_allclose(outputs[1][0], outputs[0][0], atol=1e-5)
+    np.testing.assert_allclose(outputs[1][1], outputs[0][1], atol=1e-4)
 
 
 def test_subspace_normalization_of_a_dead_block_has_finite_gradients():

@@ -110,6 +110,25 @@ def test_tag_triplets_satisfy_the_tag_rules_and_balance_categories():
     np.testing.assert_allclose(np.bincount(genre_tags, minlength=3)[:3] / len(genre_tags), 1 / 3, atol=0.09)
 
 
+def test_mining_batches_carry_every_excerpts_tags_and_track():
+    plain = TagTripletBatches(STORE, TRAIN, LABELS, TAG_CATEGORIES, batch_size=16, steps_per_epoch=2, seed=3)
+    mined = TagTripletBatches(STORE, TRAIN, LABELS, TAG_CATEGORIES, batch_size=16, steps_per_epoch=2, seed=3,
+                              with_labels=True)
+    x, y = mined[1]
+    np.testing.assert_array_equal(x, plain[1][0])  # the same excerpts: mining adds labels, not excerpts
+    (anchor, positive, negative), _ = decode(np.moveaxis(x, 1, 0))
+    np.testing.assert_array_equal(y["tracks"], np.stack([anchor, positive, negative], axis=1))
+    np.testing.assert_array_equal(y["labels"], LABELS[y["tracks"]])
+    np.testing.assert_array_equal(y["tags"], plain.sample_tags(1)[0])
+    np.testing.assert_array_equal(y["categories"], TAG_CATEGORIES[y["tags"]])
+    both = TagAndTrackTripletBatches(STORE, TRAIN, LABELS, TAG_CATEGORIES, 16, 2, seed=5, with_labels=True)
+    x, y = both[0]
+    assert y["tracks"].shape == (16, 6) and y["labels"].shape == (16, 6, LABELS.shape[1])
+    (_, _, _, track_anchor, track_positive, track_negative), _ = decode(np.moveaxis(x, 1, 0))
+    np.testing.assert_array_equal(y["tracks"][:, 3:], np.stack([track_anchor, track_positive, track_negative], 1))
+    np.testing.assert_array_equal(y["labels"], LABELS[y["tracks"]])
+
+
 def test_track_triplets_overlap_at_most_half_and_take_the_negative_elsewhere():
     batches = TrackTripletBatches(STORE, TRAIN, batch_size=64, steps_per_epoch=10, seed=4, max_overlap=0.5)
     shifts = []
