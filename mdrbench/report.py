@@ -187,6 +187,21 @@ def table1(results: pd.DataFrame) -> pd.DataFrame:
     return table.rename_axis("config")
 
 
+def cost_table(results: pd.DataFrame) -> pd.DataFrame:
+    """What training cost, per configuration: the data budget of an epoch (steps, excerpts embedded per step),
+    the median step time measured interleaved in one process, epochs to convergence and run (means over seeds),
+    learning-rate reductions, and the resulting training time (epochs to convergence x steps x step time)."""
+    models = results[results["kind"] == "model"]
+    columns = {"excerpts_per_step": "first", "steps_per_epoch": "first", "step_seconds": "first",
+               "epochs_to_convergence": "mean", "epochs_run": "mean", "lr_reductions": "mean", "time_seconds": "mean",
+               "time_ratio": "mean"}
+    present = {column: how for column, how in columns.items() if column in models.columns}
+    table = models.groupby("config", sort=False).agg(present)
+    table["stopped by"] = models.groupby("config", sort=False)["stopped_by"].agg(
+        lambda values: ", ".join(f"{value} x{count}" for value, count in values.value_counts().items()))
+    return table.rename_axis("config")
+
+
 def table3(results: pd.DataFrame) -> pd.DataFrame:
     """Triplet accuracy per dimension in the complete space (every row) and in each dimension's own sub-space
     (disentangled models only: a 64-d slice of an entangled space means nothing)."""
@@ -414,6 +429,11 @@ def report_sections(folder: str | Path, results: pd.DataFrame) -> list[tuple[str
         blocks.append(("markdown", "Every run stopped by the schedule."))
     blocks += [("markdown", "## Table 1: training time, similarity retrieval, auto-tagging"),
                ("table", compact(table1(results), TABLE1_DIGITS)),
+               ("markdown", "## Training cost\n\nAn epoch draws one anchor per training track for every objective; "
+                "the step time is the median of every configuration's steps timed round-robin in one process "
+                "(`timing.json`), so a job sharing the machine slows all alike. Training time = epochs to "
+                "convergence x steps per epoch x step time."),
+               ("table", cost_table(results)),
                ("markdown", "## Table 3: triplet prediction per dimension"),
                ("table", compact(table3(results), 3)),
                ("markdown", f"## Human-style triplets ({_human_source(folder)}) and track triplets"),

@@ -158,3 +158,26 @@ def test_page_renders_in_headless_chromium(tmp_path):
     run_chromium(page, tmp_path / "profile", f"--screenshot={png}", "--window-size=1200,1600")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert png.stat().st_size > 30_000, f"screenshot is only {png.stat().st_size} bytes"
+
+
+def test_the_benchmark_report_draws_its_tables_and_figures_offline(tmp_path):
+    """report.html as `mdrbench report` writes it (hand-made results), opened in headless Chromium."""
+    import json
+
+    from test_report import SEEDS, VALUES, fake_result
+
+    from mdrbench.report import write_report
+
+    chromium_binary()
+    for config, (r1, auc, sub, best) in VALUES.items():
+        for seed in SEEDS:
+            folder = tmp_path / "results" / "runs" / config / f"seed{seed}"
+            folder.mkdir(parents=True)
+            (folder / "result.json").write_text(json.dumps(fake_result(config, seed, r1 + 0.01 * seed, auc, sub, best)))
+    write_report(tmp_path / "results")
+    page = tmp_path / "results" / "report.html"
+    assert not re.search(r"<script[^>]*\bsrc=", page.read_text())  # plotly.js is inline, nothing loads remotely
+    parser = DrawnFigures()
+    parser.feed(run_chromium(page, tmp_path / "profile", "--dump-dom"))
+    assert parser.tables >= 4  # Table 1, the cost table, Table 3, the human-style triplets
+    assert len(parser.drawn) == 2 and all("main-svg" in classes for classes in parser.drawn.values())

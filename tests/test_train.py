@@ -241,8 +241,13 @@ def triplet_learning_curve(**overrides):
 
 
 def test_the_triplet_model_learns_instead_of_sitting_at_the_margin():
-    """The defect this guards: a triplet loss that stays near its margin (0.1) while the space stays collapsed
-    (mean cosine near 1). Deterministic (seeded), not a timing."""
+    """A triplet loss that stays near its margin while the space stays collapsed (mean cosine near 1) fails this.
+
+    Deterministic (seeded), not a timing. It guards triplet training as a whole (sampling, mining, masks,
+    gradients, the schedule): the validation loss must fall well below its start. The default-size failure of
+    the paper's settings (lr 0.005, one triplet per anchor: loss ~0.094 for 15 epochs, mean cosine 0.96) does
+    not show on a corpus this small, where those settings learn too; its evidence is the curves of
+    benchmarks/triplet_learning.py (notebook 08)."""
     losses, cosines = triplet_learning_curve()
     assert losses[-1] < 0.6 * losses[0], losses
     assert cosines[-1] < 0.9, cosines
