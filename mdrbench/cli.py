@@ -1,19 +1,29 @@
-"""The ``mdrbench`` command: make corpora, train, benchmark, report, search.
+"""The ``mdrbench`` command: make or import corpora, train, benchmark, report, embed and search.
 
     mdrbench corpus synth --size ci --seed 0 --out corpora/ci
+    mdrbench corpus import ~/music --tags tags.csv --vocabulary vocabulary.csv --out corpora/mine
+    mdrbench corpus check corpora/mine
     mdrbench corpus info corpora/ci
     mdrbench train proxy-norm-dis --corpus corpora/ci --out runs/proxy
     mdrbench bench --size default --configs all --seeds 3     (results in ~/.cache/mdrbench/results/default)
     mdrbench report ~/.cache/mdrbench/results/default
-    mdrbench search ~/.cache/mdrbench/results/default/runs/proxy-norm-dis/seed0 --query synth-000012 \
-        --subspace instrument
+    mdrbench embed runs/proxy --corpus corpora/mine --out mine.npz      (or --audio a.mp3 b.flac ...)
+    mdrbench search runs/proxy --query synth-000012 --subspace instrument       (the run's test tracks)
+    mdrbench search runs/proxy --corpus corpora/mine --query my_song --database test -k 3
+    mdrbench search runs/proxy --tag jazz --database corpora/mine
+
+Every bad input ends in one line, ``mdrbench: error: what, which file, the fix``, and exit status 2
+(set MDRBENCH_DEBUG=1 to see the traceback instead).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+
+RUN_TEST_SET = "test"  # --corpus/--database value meaning the run's stored test tracks
 
 
 class CommandError(Exception):
@@ -26,12 +36,22 @@ def _size_names():
     return list(SIZES)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mdrbench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    corpus = commands.add_parser("corpus", help="make or inspect a corpus")
+    corpus = commands.add_parser("corpus", help="make, import, check or inspect a corpus")
     corpus_commands = corpus.add_subparsers(dest="corpus_command", required=True, metavar="ACTION")
     synth = corpus_commands.add_parser("synth", help="generate the procedural music corpus")
     synth.add_argument("--size", choices=_size_names(), default="default")
@@ -39,15 +59,40 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--out", type=Path, required=True, help="folder to write (must not exist)")
     synth.add_argument("--tracks", type=int, default=None, help="override the size's number of tracks")
     synth.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    importing = corpus_commands.add_parser(
+        "import", help="a folder of audio + tag table as a corpus that references the audio in place",
+        description="Write a corpus folder (corpus.json, vocabulary.csv, tracks.csv, tags.csv) that references "
+                    "the audio files where they are: nothing is copied; any format soundfile reads, any rates and "
+                    "channel counts (resampled and down-mixed on load). The tag table has a track_id column (the "
+                    "file name without extension, or give a path column), a tags column (tags joined by ';') or "
+                    "one 0/1 column per tag, and optionally a split column (train/valid/test; otherwise 70/10/20 "
+                    "at random with --seed).")
+    importing.add_argument("audio_dir", type=Path, metavar="AUDIO_DIR", help="the folder holding the audio files")
+    importing.add_argument("--tags", type=Path, required=True, metavar="TAGS.csv", help="the tag table (CSV)")
+    importing.add_argument("--vocabulary", required=True, metavar="VOCAB.csv|msd50|jamendo",
+                           help="a tag,category CSV; 'msd50' (MSD Last.fm top-50); or 'jamendo' (the table holds "
+                                "MTG-Jamendo tags such as genre---rock, mood/theme---happy, instrument---piano, "
+                                "genre---80s; the vocabulary is derived from the table)")
+    importing.add_argument("--out", type=Path, required=True, metavar="DIR",
+                           help="corpus folder to write (must not exist)")
+    importing.add_argument("--skip-errors", action="store_true",
+                           help="leave out missing or unreadable audio files (listed) instead of stopping")
+    importing.add_argument("--seed", type=int, default=0, help="seeds the random split when there is no split column")
+    importing.add_argument("--name", default=None, help="corpus name (default: the audio folder's name)")
+    check = corpus_commands.add_parser("check", help="report what is missing or wrong in a corpus folder, with fixes")
+    check.add_argument("folder", type=Path, metavar="DIR")
     info = corpus_commands.add_parser("info", help="counts per tag and category, durations, splits")
     info.add_argument("folder", type=Path)
 
     train = commands.add_parser("train", help="train one configuration")
     train.add_argument("config", help="e.g. proxy-norm-dis (see `mdrbench train --list`)", nargs="?")
     train.add_argument("--list", action="store_true", help="list the configurations and exit")
-    train.add_argument("--corpus", type=Path, help="corpus folder (default: the synthetic corpus of --size)")
+    train.add_argument("--corpus", type=Path, metavar="DIR",
+                       help="corpus folder, synthetic or imported (default: the synthetic corpus of --size)")
     train.add_argument("--size", choices=_size_names(), default="default")
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--max-epochs", type=_positive_int, default=None, metavar="N",
+                       help="cap the epochs (default: the size's cap); a run that reaches it is not converged")
     train.add_argument("--out", type=Path, required=False)
 
     bench = commands.add_parser("bench", help="train and evaluate every configuration; resumable")
@@ -56,20 +101,56 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--configs", default="all", help="'all' or a comma-separated list of configurations")
     bench.add_argument("--seeds", type=int, default=None,
                        help="number of seeds (0..N-1; default: the size's, 3 at default)")
-    bench.add_argument("--corpus", type=Path, help="corpus folder (default: the synthetic corpus of --size)")
+    bench.add_argument("--corpus", type=Path, metavar="DIR",
+                       help="corpus folder, synthetic or imported (default: the synthetic corpus of --size)")
+    bench.add_argument("--max-epochs", type=_positive_int, default=None, metavar="N",
+                       help="cap the epochs (default: the size's cap); a run that reaches it is not converged")
+    bench.add_argument("--dimsim", type=Path, default=None, metavar="CSV",
+                       help="real human triplets (Dim-Sim's CSV, Zenodo 3889149) to score instead of simulated "
+                            "raters; the triplets whose three tracks are in the corpus are used")
     bench.add_argument("--out", type=Path, default=None,
-                       help="results folder (default: $MDRBENCH_HOME/results/SIZE, which the notebooks read)")
+                       help="results folder (default: $MDRBENCH_HOME/results/SIZE, which the notebooks read; "
+                            "with --corpus, $MDRBENCH_HOME/results/SIZE-CORPUSNAME)")
 
     report = commands.add_parser("report", help="rebuild tables and figures from stored results")
     report.add_argument("folder", type=Path)
 
-    search = commands.add_parser("search", help="query a trained run by example or by tag, in a sub-space")
-    search.add_argument("run", type=Path, help="a run folder holding test_embeddings.npy")
+    embed = commands.add_parser(
+        "embed", help="embeddings of any corpus or audio files with a trained run (.npz)",
+        description="Embed every track with the run's model: audio resampled and down-mixed to the model's "
+                    "front-end, each track the mean of the benchmark's fixed excerpts. Writes an .npz of plain "
+                    "arrays (track_ids, embeddings, tag_scores, tags, categories, meta); read it with "
+                    "numpy.load(path, allow_pickle=False) or mdrbench.search.load_embeddings.")
+    embed.add_argument("run", type=Path, metavar="RUN_DIR",
+                       help="a run folder (model.keras, config.json), e.g. runs/proxy-norm-dis/seed0")
+    source = embed.add_mutually_exclusive_group(required=True)
+    source.add_argument("--corpus", type=Path, metavar="DIR",
+                        help="a corpus folder (synthetic, or imported with `corpus import`)")
+    source.add_argument("--audio", type=Path, nargs="+", metavar="FILE", help="audio files (any format and rate)")
+    embed.add_argument("--out", type=Path, required=True, metavar="PATH.npz", help="the .npz file to write")
+    embed.add_argument("--skip-errors", action="store_true",
+                       help="leave out files that cannot be decoded (listed) instead of stopping")
+    embed.add_argument("--max-seconds", type=float, default=None, metavar="S",
+                       help="seconds of each track kept, centred (default 30)")
+
+    search = commands.add_parser(
+        "search", help="query a trained run by example or by tag, in a sub-space, across corpora",
+        description="Query by example (--query) or by tag (--tag). The query track is looked up in --corpus "
+                    "(default: the run's stored test tracks) and searched in --database (default: the same set). "
+                    "Each of the two is a corpus folder (embedded with the run's model, features cached beside "
+                    "it), an .npz written by `mdrbench embed`, or 'test': the run's stored test tracks.")
+    search.add_argument("run", type=Path, metavar="RUN_DIR",
+                        help="a run folder written by `mdrbench train` or `mdrbench bench`")
     group = search.add_mutually_exclusive_group(required=True)
-    group.add_argument("--query", help="track id of the example")
-    group.add_argument("--tag", help="tag to retrieve by")
-    search.add_argument("--subspace", default=None, help="genre, mood, instrument or era (default: all dims)")
-    search.add_argument("-k", type=int, default=5)
+    group.add_argument("--query", metavar="TRACK_ID", help="track id of the example")
+    group.add_argument("--tag", help="tag to retrieve by (a tag of the run's vocabulary)")
+    search.add_argument("--corpus", default=None, metavar="DIR|NPZ|test",
+                        help="where the query track is: corpus folder, .npz or 'test'")
+    search.add_argument("--database", default=None, metavar="DIR|NPZ|test",
+                        help="what is searched: corpus folder, .npz or 'test'")
+    search.add_argument("--subspace", default=None, metavar="S",
+                        help="genre, mood, instrument or era: compare only that block (default: all dims)")
+    search.add_argument("-k", type=_positive_int, default=5, help="how many results (default 5)")
     return parser
 
 
@@ -77,21 +158,29 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        handler = {"corpus": _corpus, "train": _train, "bench": _bench, "report": _report,
+        handler = {"corpus": _corpus, "train": _train, "bench": _bench, "report": _report, "embed": _embed,
                    "search": _search}[args.command]
         handler(args)
-    except CommandError as error:
-        print(f"mdrbench: error: {error}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("mdrbench: interrupted; finished work (runs, feature parts) is kept, rerun to resume.", file=sys.stderr)
+        return 130
+    except (CommandError, ValueError, KeyError, OSError) as error:
+        if os.environ.get("MDRBENCH_DEBUG"):
+            raise
+        print(f"mdrbench: error: {_one_line(error)}", file=sys.stderr)
         return 2
-    except (ValueError, KeyError, FileNotFoundError) as error:
-        from mdrbench.corpus import CorpusError
-
-        if isinstance(error, KeyError | CorpusError | FileNotFoundError) or type(error) is ValueError:
-            message = str(error) if isinstance(error, OSError) or not error.args else error.args[0]
-            print(f"mdrbench: error: {message}", file=sys.stderr)
-            return 2
-        raise
     return 0
+
+
+def _one_line(error: BaseException) -> str:
+    """The message of an error on one line (a KeyError's repr quotes dropped, an OSError's file named)."""
+    if isinstance(error, KeyError) and error.args:
+        message = str(error.args[0])
+    elif isinstance(error, OSError) and error.filename and str(error.filename) not in str(error):
+        message = f"{error.filename}: {error.strerror or error}"
+    else:
+        message = str(error) or type(error).__name__
+    return " ".join(message.split())
 
 
 def _load_corpus(folder: Path | None, size: str):
@@ -104,14 +193,18 @@ def _load_corpus(folder: Path | None, size: str):
     return ensure_corpus(size)
 
 
+def _check_out_folder(out: Path, must_be_empty: bool = True) -> None:
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"--out {out} is an existing file, not a folder. Fix: choose a new --out folder.")
+    if must_be_empty and out.is_dir() and any(out.iterdir()):
+        raise CommandError(f"--out {out} exists and is not empty. Fix: choose a new --out folder, or delete it.")
+
+
 def _corpus(args) -> None:
     if args.corpus_command == "synth":
-        if args.out.exists() and any(args.out.iterdir()):
-            raise CommandError(f"{args.out} exists and is not empty; choose a new --out folder.")
+        _check_out_folder(args.out)
         if args.tracks is not None and args.tracks < 10:
             raise CommandError("--tracks must be at least 10 (the splits need tracks in each).")
-        import os
-
         from mdrbench.synth import synthesize
 
         jobs = args.jobs or os.cpu_count() or 1
@@ -119,10 +212,42 @@ def _corpus(args) -> None:
         corpus = corpus.save(args.out, progress=True)
         print(corpus)
         print(f"written to {args.out}")
+    elif args.corpus_command == "import":
+        _import(args)
+    elif args.corpus_command == "check":
+        from mdrbench.sources import check_corpus
+
+        check = check_corpus(args.folder)
+        print(check.text())
+        if not check.ok:
+            raise CommandError(f"{args.folder}: {len(check.problems)} problem(s), listed above with their fixes.")
     else:
         from mdrbench.corpus import Corpus
 
         print(corpus_info(Corpus.load(args.folder)))
+
+
+def _import(args) -> None:
+    from mdrbench.sources import check_corpus, import_folder
+
+    _check_out_folder(args.out)
+    corpus = import_folder(args.audio_dir, args.tags, args.vocabulary, args.out, seed=args.seed, name=args.name,
+                           skip_errors=args.skip_errors)
+    source = corpus.info.get("source", {})
+    print(corpus)
+    print(f"vocabulary: {source.get('vocabulary', args.vocabulary)}")
+    rates = ", ".join(f"{rate} Hz x{n}" for rate, n in source.get("rates", {}).items())
+    channels = ", ".join(f"{c} channel{'s' if str(c) != '1' else ''} x{n}"
+                         for c, n in source.get("channels", {}).items())
+    print(f"audio referenced in place, nothing copied: {rates}; {channels} (resampled and down-mixed on load)")
+    for skipped in corpus.info.get("skipped", []):
+        print(f"skipped {skipped['track_id']}: {skipped['error']}")
+    check = check_corpus(args.out)
+    for note in check.notes:
+        print(f"note: {note}")
+    print(f"written to {args.out}. Next: `mdrbench corpus check {args.out}`, then e.g. `mdrbench train "
+          f"proxy-norm-dis --corpus {args.out} --out runs/mine` or `mdrbench embed RUN_DIR --corpus {args.out} "
+          f"--out mine.npz`.")
 
 
 def corpus_info(corpus) -> str:
@@ -168,24 +293,61 @@ def _train(args) -> None:
         return
     if args.out is None:
         raise CommandError("--out is required: the folder for the model, its history and test embeddings.")
+    _check_out_folder(args.out, must_be_empty=False)
     from mdrbench.bench import save_test_arrays
     from mdrbench.configs import get_config
     from mdrbench.evaluate import Evaluation, ModelEmbedder, track_arrays
     from mdrbench.features import FRONTENDS, compute_features
-    from mdrbench.sizes import get_size
+    from mdrbench.sizes import get_size, with_overrides
     from mdrbench.train import train
 
     config = get_config(args.config)
-    size = get_size(args.size)
+    size = with_overrides(get_size(args.size), max_epochs=args.max_epochs)
     corpus = _load_corpus(args.corpus, args.size)
+    _check_splits(corpus, args.corpus, for_bench=False)
     features = compute_features(corpus, FRONTENDS[size.frontend])
-    result = train(config, corpus, features, size=size, seed=args.seed, out_dir=args.out,
-                   verbose=1 if sys.stdout.isatty() else 2)
-    arrays = track_arrays(ModelEmbedder(result.model), corpus, features, args.seed)
-    save_test_arrays(Evaluation({}, arrays["test_embeddings"], arrays["tag_scores"], arrays["train_embeddings"]),
-                     corpus, args.out)
+    try:
+        result = train(config, corpus, features, size=size, seed=args.seed, out_dir=args.out,
+                       verbose=1 if sys.stdout.isatty() else 2)
+    except ValueError as error:
+        raise CommandError(f"cannot train {config.name} on corpus {corpus.name!r} ({_split_sizes(corpus)}): "
+                           f"{_one_line(error)}") from None
+    if len(corpus.split_indices("test")):
+        arrays = track_arrays(ModelEmbedder(result.model), corpus, features, args.seed)
+        save_test_arrays(Evaluation({}, arrays["test_embeddings"], arrays["tag_scores"], arrays["train_embeddings"]),
+                         corpus, args.out)
+    else:
+        print(f"note: corpus {corpus.name!r} has no test tracks, so no test embeddings were stored; embed any "
+              f"corpus with `mdrbench embed {args.out} --corpus DIR --out PATH.npz`.")
     print(f"{config.name}: {result.epochs_run} epochs, best {result.best_epoch}, stopped by {result.stopped_by}, "
           f"{result.total_seconds:.0f} s; written to {args.out}")
+
+
+def _split_sizes(corpus) -> str:
+    from mdrbench.corpus import SPLITS
+
+    return ", ".join(f"{split} {len(corpus.split_indices(split))}" for split in SPLITS)
+
+
+def _check_splits(corpus, folder: Path | None, for_bench: bool) -> None:
+    """A clear error when a split is too small for training (train, valid) or the evaluation (test)."""
+    from mdrbench.sources.manifest import MIN_TRAIN_TRACKS, MIN_VALID_TRACKS, min_test_tracks
+
+    where = f"{folder}" if folder is not None else f"corpus {corpus.name!r}"
+    fix = ("Fix: assign more tracks to that split in the tag table's split column (train/valid/test) and re-import "
+           "with `mdrbench corpus import`" + (f", or edit the split column of {folder / 'tracks.csv'}." if folder
+                                              else "."))
+    needs = {"train": MIN_TRAIN_TRACKS, "valid": MIN_VALID_TRACKS}
+    if for_bench:
+        needs["test"] = min_test_tracks()
+    for split, minimum in needs.items():
+        n = len(corpus.split_indices(split))
+        if n < minimum:
+            purpose = {"train": "training", "valid": "validation (the training schedule)",
+                       "test": "the benchmark's evaluation (it ranks test tracks against each other up to R@8)"}[split]
+            extra = " (`mdrbench train` needs no test tracks)" if split == "test" else ""
+            raise CommandError(f"{where}: the {split!r} split has {n} track{'s' if n != 1 else ''} "
+                               f"({_split_sizes(corpus)}); {purpose} needs at least {minimum}{extra}. {fix}")
 
 
 def _bench(args) -> None:
@@ -194,91 +356,231 @@ def _bench(args) -> None:
 
     if args.seeds is not None and args.seeds < 1:
         raise CommandError("--seeds must be at least 1.")
-    from mdrbench.sizes import get_size
+    from mdrbench.paths import results_dir
+    from mdrbench.sizes import get_size, with_overrides
 
     size = get_size(args.size)
-    from mdrbench.paths import results_dir
-
-    out = args.out or results_dir(size.name)
+    default_out = results_dir(size.name)
+    size = with_overrides(size, max_epochs=args.max_epochs)
     corpus = None
     if args.corpus is not None:
         from mdrbench.corpus import Corpus
 
         corpus = Corpus.load(args.corpus)
+        _check_splits(corpus, args.corpus, for_bench=True)
+        default_out = results_dir(f"{size.name}-{corpus.name}")
+    out = args.out or default_out
+    _check_out_folder(out, must_be_empty=False)
+    human = None
+    if args.dimsim is not None:
+        human = _dimsim_triplets(args.dimsim, corpus)
     # A live progress bar in a terminal; one line per epoch in logs (CI), where a bar is just noise.
     verbose = 1 if sys.stdout.isatty() else 2
     results = run_benchmark(size=size, configs=args.configs, seeds=args.seeds, out_dir=out, corpus=corpus,
-                            verbose=verbose)
+                            verbose=verbose, human=human)
     if len(results):
         print(markdown_table(compact(table1(results), TABLE1_DIGITS)[["time_ratio", "R@1", "R@8", "AUC", "converged"]]))
     print(f"report: {out / 'report.md'} and {out / 'report.html'}")
 
 
+def _dimsim_triplets(path: Path, corpus):
+    """Dim-Sim triplets read and checked, with a line on how many the corpus can score."""
+    from mdrbench import dimsim
+
+    if corpus is None:
+        raise CommandError("--dimsim needs --corpus: the corpus that holds the triplets' tracks (for Dim-Sim, "
+                           "your MSD clips imported with `mdrbench corpus import`).")
+    triplets = dimsim.read_triplets(path)
+    usable, dropped = dimsim.triplets_in_corpus(triplets, corpus)
+    if not len(usable):
+        example = triplets["anchor_id"].iloc[0] if len(triplets) else "?"
+        raise CommandError(f"{path}: none of its {len(triplets)} triplets has all three tracks in corpus "
+                           f"{corpus.name!r} (e.g. {example!r} is not a track id there). Fix: import the clips the "
+                           f"triplets name, with those ids as track_id.")
+    decided = usable[usable["song1_vote"] != usable["song2_vote"]]
+    clean = int((dimsim.agreement_share(decided) >= dimsim.CLEAN_AGREEMENT).sum()) if len(decided) else 0
+    print(f"Dim-Sim {path}: {len(usable)} of {len(triplets)} triplets have their three tracks in the corpus "
+          f"({dropped} left out); {len(decided)} decided (no tie), {clean} clean (>= "
+          f"{dimsim.CLEAN_AGREEMENT:.0%} agreement)")
+    if not len(decided):
+        raise CommandError(f"{path}: every usable triplet is a tie, so no human accuracy can be computed. Fix: "
+                           f"import more of the triplets' clips.")
+    return triplets
+
+
 def _report(args) -> None:
     from mdrbench.report import write_report
 
+    if not args.folder.is_dir():
+        raise CommandError(f"{args.folder}: no such folder; point at the --out folder of `mdrbench bench`.")
     if not (args.folder / "runs").is_dir():
         raise CommandError(f"{args.folder} holds no runs/ folder; point at the --out folder of `mdrbench bench`.")
     results = write_report(args.folder)
     print((args.folder / "report.md").read_text())
-    for problem in results.attrs.get("problems", []):
+    problems = results.attrs.get("problems", [])
+    for problem in problems:
         print(f"mdrbench: warning: {problem}", file=sys.stderr)
-    print(f"{len(results)} runs and baselines; written {args.folder / 'report.md'} and {args.folder / 'report.html'}")
+    print(f"{len(results)} runs and baselines" + (f", {len(problems)} unreadable (named above)" if problems else "")
+          + f"; written {args.folder / 'report.md'} and {args.folder / 'report.html'}")
+
+
+# ------------------------------------------------------------------------------------------- embed, search
+def _embed(args) -> None:
+    from mdrbench.search import audio_corpus, embed_corpus, load_run_model, model_fingerprint, save_embeddings
+
+    if args.out.suffix != ".npz":
+        raise CommandError(f"--out {args.out}: give a file name ending in .npz (numpy's archive of plain arrays).")
+    if args.out.is_dir():
+        raise CommandError(f"--out {args.out} is a folder; give a file name ending in .npz.")
+    if args.max_seconds is not None and not args.max_seconds > 0:
+        raise CommandError(f"--max-seconds must be a positive number of seconds, got {args.max_seconds}.")
+    model, settings, vocabulary = load_run_model(args.run)
+    if args.corpus is not None:
+        from mdrbench.corpus import Corpus
+
+        corpus, cache = Corpus.load(args.corpus, check_audio=not args.skip_errors), None
+    else:
+        files = args.audio
+        if args.skip_errors:
+            from mdrbench.audio import probe_files
+
+            probes = probe_files(files)
+            for error in probes.loc[probes["error"] != "", "error"]:
+                print(f"skipped: {error}")
+            files = [f for f, error in zip(files, probes["error"], strict=True) if not error]
+            if not files:
+                raise CommandError("none of the --audio files can be read (listed above).")
+        corpus, cache = audio_corpus(files, vocabulary), False
+    rates = corpus.info.get("source", {}).get("rates") or {str(corpus.sample_rate): len(corpus)}
+    embedded = embed_corpus(model, corpus, frontend=settings, max_seconds=args.max_seconds, cache_dir=cache,
+                            progress=sys.stderr.isatty(), skip_errors=args.skip_errors)
+    save_embeddings(args.out, embedded, vocabulary, run=str(args.run.resolve()), config=model.config.name,
+                    model_fingerprint=model_fingerprint(args.run), corpus=corpus.name,
+                    source=str(args.corpus.resolve()) if args.corpus else [str(p.resolve()) for p in args.audio],
+                    frontend=settings.to_dict(), max_seconds=args.max_seconds)
+    scored = "head logits" if not model.config.objective.startswith("triplet") else (
+        "tag prototypes of the corpus's train split" if not _all_nan(embedded.tag_scores) else "none (NaN): a "
+        "triplet model scores tags against prototypes of tagged training tracks of the run's vocabulary")
+    if len(embedded.track_ids) < len(corpus):
+        print(f"left out {len(corpus) - len(embedded.track_ids)} track(s) whose audio cannot be decoded: "
+              + ", ".join(sorted(set(corpus.track_ids) - set(embedded.track_ids))[:5]))
+    print(f"embedded {len(embedded.track_ids)} tracks of {corpus.name!r} with {model.config.name} "
+          f"({embedded.embeddings.shape[1]} dims): audio at " + ", ".join(f"{r} Hz x{n}" for r, n in rates.items())
+          + f" resampled to {settings.sample_rate} Hz; tag scores: {scored}")
+    print(f"written {args.out} (track_ids, embeddings, tag_scores, tags, categories, meta; "
+          f"numpy.load(path, allow_pickle=False))")
+
+
+def _all_nan(values) -> bool:
+    import numpy as np
+
+    return bool(values.size) and bool(np.isnan(values).all())
+
+
+class _SearchSet:
+    """One side of a search: embeddings, a description, and the tags of each track when known."""
+
+    def __init__(self, label, embedded, corpus=None, vocabulary=None):
+        self.label, self.embedded, self.corpus, self.vocabulary = label, embedded, corpus, vocabulary
+
+    def tags(self, row: int) -> str:
+        if self.corpus is None:
+            return ""
+        return "  [" + "; ".join(self.corpus.tags_of(row)) + "]"
+
+
+def _search_set(value: str | None, run: Path, state: dict) -> _SearchSet:
+    """The run's test set ('test' or None), an .npz from `mdrbench embed`, or a corpus folder (embedded)."""
+    from mdrbench.search import embed_corpus, load_embeddings, load_run_model, model_fingerprint, run_test_set
+
+    if value is None or value == RUN_TEST_SET:
+        embedded = run_test_set(run)
+        return _SearchSet(f"the run's {len(embedded.track_ids)} test tracks", embedded)
+    path = Path(value)
+    if path.is_file():
+        embedded, vocabulary, meta = load_embeddings(path)
+        fingerprint = model_fingerprint(run)
+        if meta.get("model_fingerprint") not in (None, fingerprint):
+            raise CommandError(f"{path} was embedded by another model ({meta.get('run')}), not by {run}: the two "
+                               f"spaces cannot be compared. Fix: `mdrbench embed {run} --corpus DIR --out {path}`.")
+        return _SearchSet(f"{path} ({len(embedded.track_ids)} tracks)", embedded, vocabulary=vocabulary)
+    if not path.exists():
+        raise CommandError(f"{path}: no such corpus folder or .npz file. Fix: give a corpus folder (`mdrbench corpus "
+                           f"import`), an .npz written by `mdrbench embed`, or '{RUN_TEST_SET}' for the run's test "
+                           f"tracks.")
+    from mdrbench.corpus import Corpus
+
+    corpus = Corpus.load(path)
+    if "model" not in state:
+        state["model"] = load_run_model(run)
+    model, settings, _ = state["model"]
+    embedded = embed_corpus(model, corpus, frontend=settings, progress=sys.stderr.isatty())
+    return _SearchSet(f"corpus {corpus.name!r} ({len(corpus)} tracks)", embedded, corpus=corpus)
 
 
 def _search(args) -> None:
-    import numpy as np
-
-    from mdrbench.subspaces import subspace_slices
+    from mdrbench.search import SearchError, by_tag, find_track, nearest, subspace_block
 
     run = args.run
-    for name in ("test_embeddings.npy", "test_track_ids.npy"):
-        if not (run / name).exists():
-            raise CommandError(f"{run / name} is missing: point at a run folder written by `mdrbench bench` "
-                               f"or `mdrbench train` (e.g. results/default/runs/proxy-norm-dis/seed0).")
-    embeddings = np.load(run / "test_embeddings.npy", allow_pickle=False)
-    track_ids = np.load(run / "test_track_ids.npy", allow_pickle=False)
-    if args.k < 1:
-        raise CommandError("-k must be at least 1.")
-    if args.subspace is not None:
-        slices = subspace_slices(embeddings.shape[1])
-        if args.subspace not in slices:
-            raise CommandError(f"unknown sub-space {args.subspace!r}; choose one of {list(slices)}.")
-        embeddings = embeddings[:, slices[args.subspace]]
+    if not run.is_dir():
+        raise CommandError(f"{run}: no such run folder; point at a run written by `mdrbench train --out` or "
+                           f"`mdrbench bench` (e.g. results/default/runs/proxy-norm-dis/seed0).")
+    if args.tag is not None and args.subspace is not None:
+        raise CommandError("--subspace goes with --query (search by example); --tag ranks by the model's tag scores. "
+                           "Fix: drop --subspace, or query by example.")
+    state: dict = {}
+    queries = _search_set(args.corpus, run, state)
+    database = queries if args.database in (None, args.corpus) else _search_set(args.database, run, state)
+    config = _run_config(run)
     if args.query is not None:
-        matches = np.flatnonzero(track_ids == args.query)
-        if not len(matches):
-            raise CommandError(f"track {args.query!r} is not among the {len(track_ids)} test tracks of this run "
-                               f"(e.g. {', '.join(track_ids[:3])}).")
-        from mdrbench.metrics import nearest_neighbors
+        dim = queries.embedded.embeddings.shape[1]
+        subspace_block(dim, args.subspace)  # unknown names fail before anything else
+        row = find_track(queries.embedded.track_ids, args.query, queries.label)
+        vector = queries.embedded.embeddings[row]
+        same = database is queries
+        indices, cosines = nearest(database.embedded.embeddings, row if same else vector, args.k, args.subspace)
+        space = f"{args.subspace} sub-space" if args.subspace else "complete space"
+        if args.subspace and config is not None and not config.get("disentangled", True):
+            space += f" (note: {config.get('name')} is not disentangled, so this block has no category of its own)"
+        print(f"nearest to {args.query}{queries.tags(row)}" + ("" if same else f" from {queries.label}")
+              + f" in {database.label}, {space}, cosine:")
+        for rank, (index, cosine) in enumerate(zip(indices, cosines, strict=True), start=1):
+            print(f"  {rank:2d}. {database.embedded.track_ids[index]}  {cosine:.3f}{database.tags(index)}")
+        return
+    vocabulary = database.vocabulary or _find_vocabulary(run)
+    if args.tag not in vocabulary.tags:
+        raise CommandError(f"unknown tag {args.tag!r}; the run's vocabulary has: {', '.join(vocabulary.tags)}")
+    scores = database.embedded.tag_scores
+    if scores.shape[1] != len(vocabulary):
+        raise CommandError(f"the tag scores have {scores.shape[1]} columns but the run's vocabulary {len(vocabulary)} "
+                           f"tags. Fix: re-embed with `mdrbench embed {run}`.")
+    try:
+        indices, values = by_tag(scores, vocabulary.index(args.tag), args.k)
+    except SearchError as error:
+        raise CommandError(f"{database.label}: {error}") from None
+    print(f"top {len(indices)} of {database.label} for tag {args.tag!r} ({vocabulary.category_of(args.tag)}):")
+    for rank, (index, value) in enumerate(zip(indices, values, strict=True), start=1):
+        print(f"  {rank:2d}. {database.embedded.track_ids[index]}  score {value:.3f}{database.tags(index)}")
+    if not len(indices):
+        print("  (no track has a score for this tag)")
 
-        # Ask for one more than k: the query itself is among the candidates and is dropped.
-        candidates = nearest_neighbors(embeddings, min(args.k + 1, len(embeddings)),
-                                       queries=embeddings[matches[:1]], exclude_self=False)[0]
-        neighbours = [n for n in candidates if n != matches[0]][: args.k]
-        unit = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
-        similarities = unit[neighbours] @ unit[matches[0]]
-        print(f"nearest to {args.query} ({args.subspace or 'complete'} space):")
-        for index, similarity in zip(neighbours, similarities, strict=True):
-            print(f"  {track_ids[index]}  cosine {similarity:.3f}")
-    else:
-        vocabulary = _find_vocabulary(run)
-        if args.tag not in vocabulary.tags:
-            raise CommandError(f"unknown tag {args.tag!r}; the vocabulary has: {', '.join(vocabulary.tags)}")
-        scores = np.load(run / "test_tag_scores.npy", allow_pickle=False)[:, vocabulary.index(args.tag)]
-        order = np.argsort(-scores, kind="stable")[: args.k]
-        print(f"top {args.k} test tracks for tag {args.tag!r}:")
-        for index in order:
-            print(f"  {track_ids[index]}  score {scores[index]:.3f}")
+
+def _run_config(run: Path) -> dict | None:
+    import json
+
+    try:
+        return json.loads((run / "config.json").read_text()).get("config")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _find_vocabulary(run: Path):
-    from mdrbench.corpus import TagVocabulary
+    from mdrbench.search import _find_vocabulary as find
 
-    for folder in (run, *run.parents):
-        if (folder / "vocabulary.csv").exists():
-            return TagVocabulary.read_csv(folder / "vocabulary.csv")
-    raise CommandError(f"no vocabulary.csv in {run} or its parents; rerun `mdrbench bench` or `mdrbench train`.")
+    vocabulary = find(run)
+    if vocabulary is None:
+        raise CommandError(f"no vocabulary.csv in {run} or its parents; rerun `mdrbench bench` or `mdrbench train`.")
+    return vocabulary
 
 
 if __name__ == "__main__":

@@ -5,6 +5,9 @@
   tags become era), merged into one multi-label corpus.
 - :func:`load_msd`: the MSD Last.fm top-50 split of the paper (201,680 / 11,774 / 28,435) over the 7digital
   previews you hold; pickled split files only with ``allow_pickle=True``.
+- :func:`import_folder`: a folder of audio + tag table written as a corpus manifest that references the audio in
+  place (``mdrbench corpus import``); :func:`check_corpus` reports what is missing or wrong in a corpus folder
+  (``mdrbench corpus check``).
 - :func:`load_real_music`: the five short real recordings shipped with mdrbench (see
   ``mdrbench/data/real_music/CREDITS.md``), tagged by us from their descriptions.
 
@@ -16,9 +19,11 @@ from pathlib import Path
 
 from mdrbench.sources.folder import load_folder
 from mdrbench.sources.jamendo import load_jamendo
+from mdrbench.sources.manifest import CorpusCheck, check_corpus, import_folder, write_corpus_manifest
 from mdrbench.sources.msd import load_msd
 
-__all__ = ["load_folder", "load_jamendo", "load_msd", "load_real_music", "real_music_dir"]
+__all__ = ["CorpusCheck", "check_corpus", "import_folder", "load_folder", "load_jamendo", "load_msd", "load_real_music",
+           "real_music_dir", "write_corpus_manifest"]
 
 
 def real_music_dir() -> Path:
