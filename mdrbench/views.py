@@ -33,6 +33,7 @@ __all__ = [
     "average_spectrum",
     "disentanglement_heatmap",
     "embedding_scatter",
+    "interval_figure",
     "label_colors",
     "mel_figure",
     "mel_grid",
@@ -648,6 +649,41 @@ def triplet_accuracy_figure(table: pd.DataFrame, title: str | None = None) -> go
     figure.add_hline(y=chance, line_dash="dash", line_color="#888", annotation_text="chance")
     figure.update_yaxes(title_text="triplet accuracy", col=1)
     figure.update_layout(title=title, barmode="group", legend_title_text="model", template="plotly_white")
+    return figure
+
+
+def interval_figure(table: pd.DataFrame, column: str, title: str | None = None, axis_title: str | None = None,
+                    baselines: Sequence[str] = ("random", "mel-statistics")) -> go.Figure:
+    """One bar per row of a table in :func:`mdrbench.report.table1`'s layout: the mean over seeds (``column``),
+    the interval's half-width as an error bar (``"{column} ±"``, when present) and the paper's value as a
+    diamond (``"{column} paper"``, when present). Rows named in ``baselines`` are grey bars, and a dotted line
+    at each baseline's mean runs across the figure, so every model is read against them.
+    """
+    if not isinstance(table, pd.DataFrame):
+        raise ValueError(f"table must be a pandas DataFrame, got {type(table).__name__}.")
+    _require_columns(table, {column}, "table")
+    rows = [str(row) for row in table.index]
+    means = table[column].to_numpy(dtype=float)
+    halves = table[f"{column} ±"].to_numpy(dtype=float) if f"{column} ±" in table else np.full(len(rows), np.nan)
+    is_baseline = [row in baselines for row in rows]
+    colors = label_colors([row for row, base in zip(rows, is_baseline, strict=True) if not base])
+    figure = go.Figure(go.Bar(
+        x=rows, y=means, name="ours (mean over seeds)",
+        marker_color=["#b0b0b0" if base else colors[row] for row, base in zip(rows, is_baseline, strict=True)],
+        error_y={"type": "data", "array": np.nan_to_num(halves), "visible": True, "color": "#333"},
+        customdata=halves, hovertemplate="%{x}: %{y:.3f} ± %{customdata:.3f}<extra></extra>"))
+    if f"{column} paper" in table:
+        paper = table[f"{column} paper"].to_numpy(dtype=float)
+        if np.isfinite(paper).any():
+            figure.add_trace(go.Scatter(x=rows, y=paper, mode="markers", name="the paper",
+                                        marker={"symbol": "diamond", "size": 11, "color": "#ff7f0e"},
+                                        hovertemplate="%{x}, paper: %{y:.3f}<extra></extra>"))
+    for row, mean, base in zip(rows, means, is_baseline, strict=True):
+        if base and np.isfinite(mean):
+            figure.add_hline(y=mean, line_dash="dot", line_color="#777", annotation_text=row,
+                             annotation_position="top left")
+    figure.update_layout(title=title, yaxis_title=axis_title or column, template="plotly_white",
+                         legend_title_text="")
     return figure
 
 

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -25,14 +27,16 @@
 #    track carries, and whether the four factors really are independent;
 # 5. meet the **human-like triplets** (a simulated Dim-Sim) used in notebook 07, and listen to one.
 #
-# Nothing here trains a model: it runs in seconds once the corpus is cached.
+# Nothing here trains a model. **Time:** under a minute at `ci` once the corpus is cached (the first run
+# generates it); a few minutes at `default`.
 
 # %% [markdown]
 # ## Setup
 #
-# One switch picks the size of everything: `MDRBENCH_SIZE=ci` (240 short tracks, the notebook runs in
-# seconds; what CI uses), `default` (2,000 tracks, a laptop benchmark) or `full` (30,000 tracks at the paper's
-# front-end settings, meant for a GPU machine). The remaining constants only change what we show.
+# One switch picks the size of everything: `MDRBENCH_SIZE=ci` (a few hundred short tracks, the notebook runs in
+# seconds; what CI uses), `default` (a few thousand tracks, a laptop benchmark) or `full` (tens of thousands of
+# tracks at the paper's front-end settings, meant for a GPU machine); the cell prints the chosen size. The
+# remaining constants only change what we show.
 
 # %%
 import os
@@ -46,9 +50,9 @@ from IPython.display import HTML, display
 from scipy import stats
 
 import mdrbench
-import mdrbench.bench
 import mdrbench.cli
 import mdrbench.dimsim
+import mdrbench.evaluate
 import mdrbench.features
 import mdrbench.sizes
 import mdrbench.synth
@@ -80,8 +84,8 @@ print(f"size {size.name}: {size.n_tracks} tracks of {size.min_duration:.0f}-{siz
 #   else?") becomes something we can measure, not just hope for.
 # * **Controlled noise.** The observed tags are derived from the factors with Last.fm-like noise whose rates
 #   we know exactly, so we can check how much label noise the methods tolerate.
-# * **Any size, anywhere.** The same code makes 240 tracks for CI or 30,000 for a GPU benchmark, with no
-#   download and no licence question.
+# * **Any size, anywhere.** The same code makes a few hundred tracks for CI or tens of thousands for a GPU
+#   benchmark, with no download and no licence question.
 #
 # Real corpora you already have on disk produce the same `Corpus` object (`mdrbench.sources.load_folder` for a
 # folder of audio with a CSV of tags, e.g. MSD clips with the top-50 vocabulary; `load_jamendo` for
@@ -394,7 +398,8 @@ display(untagged.to_frame().T.round(2))
 # cell should hold about n_tracks / 50 tracks), a chi-square test of independence, and Cramér's V for
 # every pair of factors (0 for independent factors, 1 when one determines the other).
 #
-# At the ci size the cells hold only ~5 tracks, so the counts look lumpy, and Cramér's V is never 0 even for
+# At the ci size the cells hold only a handful of tracks (the expected count per cell is printed below), so the
+# counts look lumpy, and Cramér's V is never 0 even for
 # independent draws: its typical value under independence is about sqrt(dof / (n (k - 1))), printed next to
 # the measured one. With 50 cells, one p-value near 0.05 is not evidence of dependence.
 
@@ -444,11 +449,14 @@ association_figure.show()
 # mostly to genre, others to the instrument...), scores a song by the weighted number of clean factors it
 # shares with the anchor, adds a little noise (standard deviation 0.15 on the difference), and votes for the
 # higher score. The triplets come from the test split, the same set (same count and seed) that the benchmark
-# scores every model on in notebook 07.
+# scores every model on in notebook 07: `mdrbench.evaluate.make_evaluation_sets` draws them once per benchmark
+# (and moves each clip onto the nearest of the fixed test excerpts every model embeds, which changes no vote:
+# the raters judge the tracks' factors).
 
 # %%
-n_triplets = min(4000, mdrbench.bench.triplets_per_notion(size))
-triplets = mdrbench.dimsim.simulate_triplets(corpus, n_triplets=n_triplets, split="test", seed=SEED)
+triplets = mdrbench.evaluate.make_evaluation_sets(corpus, features, seed=SEED).human
+print(f"{len(triplets)} simulated triplets ({mdrbench.evaluate.triplets_per_notion(len(corpus))} triplets per "
+      f"notion at this corpus size, at most 4,000 like Dim-Sim)")
 display(triplets.head())
 
 # %% [markdown]
@@ -536,8 +544,8 @@ display(HTML(f"<h3>triplet {int(triplet['triplet_id'])}</h3><table><tr><th></th>
 # ## What we learned
 #
 # * The default corpus is procedural music made from four independent clean factors (genre, mood,
-#   instrument, era), with Last.fm-like noisy tags in the paper's four categories: 36 tags instead of the
-#   paper's 50 (fewer genre and mood tags, more instrument tags; table in section 1).
+#   instrument, era), with Last.fm-like noisy tags in the paper's four categories, and a smaller vocabulary
+#   than the paper's 50 tags (the counts per category are in the table of section 1).
 # * You can hear the factors: genre in the drums and bass, mood in the scale, tempo and register, instrument
 #   in the lead's timbre, era in the production. Era shows in the average spectrum (the high-band power ratio
 #   printed in section 4); a single brightness number says much less about the instrument.
