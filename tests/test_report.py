@@ -142,6 +142,18 @@ def test_a_run_that_hit_the_cap_or_nan_decides_nothing(results_folder):
     assert normalization["verdict"] == "undetermined" and "NaN" in normalization["evidence"]
 
 
+def test_the_papers_dim_sim_figures_stand_only_beside_real_dim_sim(results_folder):
+    assert "human paper" not in table1(collect_results(results_folder)).columns
+    from mdrbench.report import human_table
+
+    assert "human paper" not in human_table(collect_results(results_folder)).columns  # simulated raters
+    for config in VALUES:
+        set_metric(results_folder, config, lambda r, s: r.update(human_source="Dim-Sim"))
+    table = human_table(collect_results(results_folder))
+    assert table.loc["triplet-track-norm-dis", "human paper"] == pytest.approx(0.852)
+    assert np.isnan(table.loc["proxy-norm-dis", "human paper"])  # the paper gives four models only
+
+
 def test_unfinished_or_corrupt_runs_are_named(results_folder):
     path = results_folder / "runs" / "proxy-norm-dis" / "seed1" / "result.json"
     path.write_text("{truncated")
