@@ -1,4 +1,4 @@
-"""Human-like similarity triplets in the Dim-Sim CSV schema, simulated or read from the real file.
+"""Similarity triplets in the Dim-Sim CSV schema: voted by simulated raters, or read from the real file.
 
 Dim-Sim (Lee et al., ICASSP 2020) asked 5-12 people per triplet which of two 3-second clips (song1, song2)
 sounds more similar to an anchor clip, with no instruction about which aspect to listen to. We imitate it

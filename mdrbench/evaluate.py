@@ -5,7 +5,7 @@
    prototype, the mean training embedding of its tracks, inside the tag's own sub-space when the model is
    disentangled, since that is where it learned the tag);
 3. triplet prediction per notion (genre, mood, instrument, era, track) in the complete space and, for
-   disentangled models only, in each notion's own sub-space; plus the human-style triplets (simulated raters
+   disentangled models only, in each notion's own sub-space; plus the Dim-Sim-style triplets (simulated raters
    on a synthetic corpus, or the real Dim-Sim CSV);
 4. training time (read from the run's ``training`` block by :mod:`mdrbench.report`).
 
@@ -346,7 +346,7 @@ def track_arrays(embedder, corpus: Corpus, features, seed: int = 0) -> dict:
 
 
 def _human_accuracies(embedder, features, sets: EvaluationSets, test: np.ndarray, test_excerpts) -> dict:
-    """Accuracy on the human-style triplets (all decided, and the clean subset); clips that lie on a fixed
+    """Accuracy on the Dim-Sim-style triplets (all decided, and the clean subset); clips that lie on a fixed
     test excerpt reuse its embedding, any other clip is embedded once."""
     from mdrbench import metrics
     from mdrbench.features import fixed_excerpt_starts

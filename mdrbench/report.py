@@ -230,7 +230,7 @@ def table3(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def human_table(results: pd.DataFrame) -> pd.DataFrame:
-    """Accuracy on the human-style triplets (all decided, clean subset) and on track triplets.
+    """Accuracy on the Dim-Sim-style triplets (all decided, clean subset) and on track triplets.
 
     Beside a real Dim-Sim evaluation (``human_source`` "Dim-Sim") the paper's per-model Dim-Sim accuracy is
     shown as "human paper"; simulated raters are never put beside it (they vote on the clean factors the models
@@ -444,7 +444,7 @@ def report_sections(folder: str | Path, results: pd.DataFrame) -> list[tuple[str
                ("table", cost_table(results)),
                ("markdown", "## Table 3: triplet prediction per dimension"),
                ("table", compact(table3(results), 3)),
-               ("markdown", f"## Human-style triplets ({_human_source(folder)}) and track triplets"),
+               ("markdown", f"## Dim-Sim-style triplets ({_human_source(folder)}) and track triplets"),
                ("table", compact(human_table(results), 3)),
                ("markdown", "## The paper's findings on this corpus"),
                ("findings", findings(results))]

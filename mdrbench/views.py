@@ -4,7 +4,10 @@ Every figure factory takes numpy arrays or pandas tables and returns a ``plotly.
 renders headless (nbmake, CI, the HTML report). :class:`SubspaceExplorer` is the interactive version: a
 ``FigureWidget`` scatter with dropdowns and a click-to-listen output area; it constructs without a front-end
 and its update logic lives in plain methods (``set_subspace``, ``set_color``, ``select``...) so tests drive it
-directly.
+directly. Where a ``FigureWidget`` cannot render (Google Colab: plotly.py#2202, colab-cdn-widget-manager#51;
+or ``MDRBENCH_STATIC_FIGURES=1``, see :func:`mdrbench.colab.static_figures`) it draws a static ``go.Figure``
+through an updatable ``IPython.display`` output instead, with the same dropdowns plus a track picker: pick a
+track, and the figure marks it and its audio plays below.
 
 Colours are stable: a label value always gets ``palette[rank of the value among the sorted values]`` and
 each category (genre, mood, instrument, era) has a fixed colour, so the same genre looks the same in every
@@ -13,6 +16,7 @@ figure built from the same label set.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -251,10 +255,21 @@ class SubspaceExplorer:
     hover : n strings shown on hover (default: track id and tags).
     track_ids : n ids shown on click (default: the point index).
 
+    static : draw a static ``go.Figure`` instead of a ``FigureWidget`` (for front-ends where the widget does not
+        render). None (default): on Google Colab, or when ``MDRBENCH_STATIC_FIGURES=1``
+        (:func:`mdrbench.colab.static_figures`).
+
     Usage in a notebook: ``explorer = SubspaceExplorer(...); explorer`` (the object displays as its widget) or
-    ``display(explorer.widget)``. ``explorer.figure`` is the ``FigureWidget``; ``explorer.output`` the click
-    output. Without a front-end nothing displays, but ``set_subspace``, ``set_method``, ``set_color``,
-    ``set_highlight_tag`` and ``select`` update the figure and output exactly as the widgets would.
+    ``display(explorer.widget)``. ``explorer.figure`` is the ``FigureWidget`` (static: a ``go.Figure``);
+    ``explorer.output`` the click output. Without a front-end nothing displays, but ``set_subspace``,
+    ``set_method``, ``set_color``, ``set_highlight_tag`` and ``select`` update the figure and output exactly as
+    the widgets would.
+
+    Static mode: displaying the explorer (or ``explorer.widget``) shows the dropdowns and a track picker (an
+    ``ipywidgets`` box), then the figure and the picked track's labels, tags and audio player, each an
+    ``IPython.display`` output that every change updates in place (Plotly figures inside an ``ipywidgets.Output``
+    do not render on Colab either). Picking a track in ``explorer.picker`` calls ``select``, which also rings the
+    track in the figure; hover and zoom are Plotly's own.
     """
 
     NO_TAG = "(none)"
@@ -262,8 +277,12 @@ class SubspaceExplorer:
     def __init__(self, embeddings, labels_by_category: Mapping[str, Sequence], subspace_slices: Mapping[str, slice],
                  tags_per_point: Sequence[Sequence[str]] | None = None,
                  audio_fn: Callable[[int], tuple[np.ndarray, int]] | None = None,
-                 hover: Sequence[str] | None = None, track_ids: Sequence[str] | None = None, seed: int = 0):
+                 hover: Sequence[str] | None = None, track_ids: Sequence[str] | None = None, seed: int = 0,
+                 static: bool | None = None):
         import ipywidgets
+        from IPython.display import DisplayHandle
+
+        from mdrbench.colab import static_figures
 
         self.embeddings = _as_embeddings(embeddings)
         n_points = len(self.embeddings)
@@ -299,8 +318,10 @@ class SubspaceExplorer:
         self._projections: dict[tuple[str, str], np.ndarray] = {}  # t-SNE is slow: project each space once
 
         all_tags = sorted({tag for tags in (tags_per_point or []) for tag in tags})
-        self.figure = go.FigureWidget(layout={"template": "plotly_white", "height": 480,
-                                              "legend_title_text": self.color_by})
+        self.static = static_figures() if static is None else bool(static)
+        figure_type = go.Figure if self.static else go.FigureWidget
+        self.figure = figure_type(layout={"template": "plotly_white", "height": 480,
+                                          "legend_title_text": self.color_by})
         self.output = ipywidgets.Output(layout={"border": "1px solid #ddd", "min_height": "60px"})
         self._dropdowns = {
             "subspace": ipywidgets.Dropdown(options=list(self.spaces), value=self.subspace, description="space"),
@@ -315,11 +336,38 @@ class SubspaceExplorer:
         for key, dropdown in self._dropdowns.items():
             dropdown.observe(lambda change, setter=setters[key]: setter(change["new"]), names="value")
         controls = ipywidgets.HBox(list(self._dropdowns.values()))
-        self.widget = ipywidgets.VBox([controls, self.figure, self.output])
+        self.picker = None  # static mode: the track picker (a click on a static figure reaches no callback)
+        if self.static:
+            self.picker = ipywidgets.Dropdown(options=[(self.hover[i], i) for i in range(n_points)], value=None,
+                                              description="track", layout={"width": "600px"})
+            self.picker.observe(self._on_pick, names="value")
+            self.widget = _static_box_class()([controls, self.picker])
+            self.widget.explorer = self
+            # The figure and the picked track are plain outputs with a display id, updated in place.
+            self._figure_handle, self._selection_handle = DisplayHandle(), DisplayHandle()
+            self._shown = False
+            self._selection = None  # the picked track's HTML (labels, tags, audio player)
+        else:
+            self.widget = ipywidgets.VBox([controls, self.figure, self.output])
         self._redraw()
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
+
+    def _ipython_display_(self) -> None:
+        self.show()
+
+    def show(self) -> None:
+        """Display the explorer: its widget, or (static mode) the controls, the figure and the picked track."""
+        from IPython.display import display
+
+        if not self.static:
+            display(self.widget)
+            return
+        display(self.widget._repr_mimebundle_(), raw=True)  # the controls (not display(widget): it comes here)
+        self._figure_handle.display(self._figure_bundle(), raw=True)
+        self._selection_handle.display(self._selection_html())
+        self._shown = True
 
     # ---- state changes (the widget callbacks call these; tests call them directly)
 
@@ -374,6 +422,11 @@ class SubspaceExplorer:
         labels = self.labels_by_category[self.color_by]
         traces = _scatter_traces(self.projection(), labels, self.colors_by_category[self.color_by],
                                  self.highlight_mask(), self.hover)
+        if self.static and self.selected_index is not None:
+            x, y = self.projection()[self.selected_index]
+            traces.append(go.Scatter(x=[x], y=[y], mode="markers", name="picked", showlegend=False,
+                                     hoverinfo="skip", marker={"symbol": "circle-open", "size": 18,
+                                                               "color": "black", "line": {"width": 2}}))
         axis = "PCA" if self.method == "pca" else "t-SNE"
         with self.figure.batch_update():
             self.figure.data = []
@@ -382,9 +435,30 @@ class SubspaceExplorer:
             self.figure.layout.legend.title.text = self.color_by
             self.figure.layout.xaxis.title.text = f"{axis} 1"
             self.figure.layout.yaxis.title.text = f"{axis} 2"
+        if self.static:
+            if self._shown:
+                self._figure_handle.update(self._figure_bundle(), raw=True)
+            return
         # The traces are new objects, so the click handlers must be attached again.
         for trace in self.figure.data:
             trace.on_click(self._on_click)
+
+    def _figure_bundle(self) -> dict:
+        """The static figure's mime bundle for the current renderer (Colab's: HTML loading plotly.js)."""
+        bundle = self.figure._repr_mimebundle_()
+        return bundle or {"text/html": self.figure.to_html(full_html=False, include_plotlyjs="cdn")}
+
+    def _selection_html(self):
+        """Static mode: the picked track's labels, tags and audio player, as one HTML output."""
+        from IPython.display import HTML
+
+        if self._selection is None:
+            return HTML("<i>Pick a track above to see its labels and tags and to hear it.</i>")
+        return self._selection
+
+    def _on_pick(self, change) -> None:
+        if change["new"] is not None and change["new"] != self.selected_index:
+            self.select(int(change["new"]))
 
     def _on_click(self, trace, points, state) -> None:
         if points.point_inds:
@@ -397,16 +471,47 @@ class SubspaceExplorer:
         if not 0 <= index < len(self.embeddings):
             raise ValueError(f"index {index} is out of range for {len(self.embeddings)} points.")
         self.selected_index = int(index)
+        # append_display_data works with and without a kernel, unlike `with output: display(...)`.
+        self.output.outputs = ()
+        info = HTML(self._selection_lines(index))
+        self.output.append_display_data(info)
+        player = None
+        if self.audio_fn is not None:
+            audio, sample_rate = self.audio_fn(index)
+            player = audio_player(audio, sample_rate, autoplay=self.static)  # static: a pick is the click
+            self.output.append_display_data(player)
+        if self.static:
+            self._selection = HTML("<br>".join([info.data, *([player._repr_html_()] if player else [])]))
+            self.picker.value = self.selected_index  # in step with code; _on_pick returns at once
+            self._redraw()  # ring the picked track
+            if self._shown:
+                self._selection_handle.update(self._selection)
+
+    def _selection_lines(self, index: int) -> str:
         labels = ", ".join(f"{category}: {values[index]}" for category, values in self.labels_by_category.items())
         lines = [f"<b>{html.escape(self.track_ids[index])}</b> (point {index})", html.escape(labels)]
         if self.tags_per_point is not None:
             lines.append("tags: " + html.escape(", ".join(self.tags_per_point[index]) or "(none)"))
-        # append_display_data works with and without a kernel, unlike `with output: display(...)`.
-        self.output.outputs = ()
-        self.output.append_display_data(HTML("<br>".join(lines)))
-        if self.audio_fn is not None:
-            audio, sample_rate = self.audio_fn(index)
-            self.output.append_display_data(audio_player(audio, sample_rate))
+        return "<br>".join(lines)
+
+
+@functools.cache
+def _static_box_class():
+    """An ``ipywidgets.VBox`` of the static explorer's controls that displays the whole explorer."""
+    import ipywidgets
+
+    class StaticExplorerBox(ipywidgets.VBox):
+        explorer: SubspaceExplorer | None = None
+
+        def _ipython_display_(self) -> None:
+            if self.explorer is None:
+                from IPython.display import display
+
+                display(self._repr_mimebundle_(), raw=True)
+            else:
+                self.explorer.show()
+
+    return StaticExplorerBox
 
 
 # ----------------------------------------------------------------------------------------------------- audio
@@ -512,10 +617,11 @@ def _as_audio(audio) -> np.ndarray:
     return audio
 
 
-def audio_player(audio, sample_rate: int):
+def audio_player(audio, sample_rate: int, autoplay: bool = False):
     """An ``IPython.display.Audio`` for (n_samples,) or (channels, n_samples) audio; safe headless.
 
-    Silence is not normalised (IPython would divide by zero).
+    Silence is not normalised (IPython would divide by zero). ``autoplay`` starts it once displayed (where the
+    browser allows it).
     """
     from IPython.display import Audio
 
@@ -523,7 +629,7 @@ def audio_player(audio, sample_rate: int):
     if sample_rate <= 0:
         raise ValueError(f"sample_rate must be positive, got {sample_rate}.")
     peak = float(np.abs(audio).max())
-    return Audio(audio, rate=int(sample_rate), normalize=peak > 0)
+    return Audio(audio, rate=int(sample_rate), normalize=peak > 0, autoplay=autoplay)
 
 
 # ---------------------------------------------------------------------------------------------- tags, tables

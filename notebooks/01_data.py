@@ -13,8 +13,33 @@
 #     name: python3
 # ---
 
+# %% [markdown] tags=["mdrbench-colab"]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/01_data.ipynb)
+# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2F01_data.ipynb)
+# · [glossary](https://github.com/mdrbench/mdrbench/blob/main/docs/glossary.md)
+
+# %% tags=["mdrbench-colab"]
+# On Google Colab only: install mdrbench from its repository (Colab already has torch), then switch on Colab's
+# manager for third-party widgets (ipywidgets 8, Plotly). Anywhere else (Jupyter, Binder, CI) this does nothing.
+# If Colab asks to restart the session after the install, restart and run the notebook again.
+import sys
+
+if "google.colab" in sys.modules:
+    import importlib.util
+    import subprocess
+
+    if importlib.util.find_spec("mdrbench") is None:
+        requirement = "mdrbench @ git+https://github.com/mdrbench/mdrbench"
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", requirement], check=True)
+    from google.colab import output
+
+    output.enable_custom_widget_manager()
+
 # %% [markdown]
 # # 01 · The data: listen, look, count
+#
+# Words with a precise meaning here (complete space, sub-space, notion, proxy, prototype, the sizes `ci`,
+# `default` and `full`, the `-full` suffix...) are defined in the [glossary](../docs/glossary.md).
 #
 # Every result in mdrbench is measured on a corpus of music with tags. Before training anything, this
 # notebook gets to know that corpus the way you would get to know a real data set:
@@ -25,7 +50,8 @@
 #    separate eras and instruments;
 # 4. **count** the tags: how noisy they are (missing positives, synonyms, false positives), how many tags a
 #    track carries, and whether the four factors really are independent;
-# 5. meet the **human-like triplets** (a simulated Dim-Sim) used in notebook 07, and listen to one.
+# 5. meet the **simulated raters** (a stand-in for Dim-Sim's listeners) whose triplets notebook 07 scores, and
+#    listen to one.
 #
 # Nothing here trains a model. **Time:** under a minute at `ci` once the corpus is cached (the first run
 # generates it); a few minutes at `default`.
@@ -438,7 +464,7 @@ association_figure.update_layout(xaxis_title="factor", yaxis_title="factor")
 association_figure.show()
 
 # %% [markdown]
-# ## 6. Human-like triplets (a simulated Dim-Sim)
+# ## 6. Simulated raters (a simulated Dim-Sim)
 #
 # The paper also checks its embeddings against people. Dim-Sim (Lee et al., ICASSP 2020) asked 5-12 raters
 # per triplet which of two 3-s clips (song 1, song 2) sounds more similar to an anchor clip, without saying

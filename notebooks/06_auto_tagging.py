@@ -13,8 +13,33 @@
 #     name: python3
 # ---
 
+# %% [markdown] tags=["mdrbench-colab"]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/06_auto_tagging.ipynb)
+# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2F06_auto_tagging.ipynb)
+# · [glossary](https://github.com/mdrbench/mdrbench/blob/main/docs/glossary.md)
+
+# %% tags=["mdrbench-colab"]
+# On Google Colab only: install mdrbench from its repository (Colab already has torch), then switch on Colab's
+# manager for third-party widgets (ipywidgets 8, Plotly). Anywhere else (Jupyter, Binder, CI) this does nothing.
+# If Colab asks to restart the session after the install, restart and run the notebook again.
+import sys
+
+if "google.colab" in sys.modules:
+    import importlib.util
+    import subprocess
+
+    if importlib.util.find_spec("mdrbench") is None:
+        requirement = "mdrbench @ git+https://github.com/mdrbench/mdrbench"
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", requirement], check=True)
+    from google.colab import output
+
+    output.enable_custom_widget_manager()
+
 # %% [markdown]
 # # 06 · Auto-tagging: ROC-AUC and PR-AUC over tags
+#
+# Words with a precise meaning here (complete space, sub-space, notion, proxy, prototype, the sizes `ci`,
+# `default` and `full`, the `-full` suffix...) are defined in the [glossary](../docs/glossary.md).
 #
 # The paper's third task asks a representation to *tag* music: given a track, how likely is each tag? It is
 # measured by the area under the ROC curve (ROC-AUC), averaged over tags. This notebook:

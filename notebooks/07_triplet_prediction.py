@@ -13,8 +13,33 @@
 #     name: python3
 # ---
 
+# %% [markdown] tags=["mdrbench-colab"]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/07_triplet_prediction.ipynb)
+# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2F07_triplet_prediction.ipynb)
+# · [glossary](https://github.com/mdrbench/mdrbench/blob/main/docs/glossary.md)
+
+# %% tags=["mdrbench-colab"]
+# On Google Colab only: install mdrbench from its repository (Colab already has torch), then switch on Colab's
+# manager for third-party widgets (ipywidgets 8, Plotly). Anywhere else (Jupyter, Binder, CI) this does nothing.
+# If Colab asks to restart the session after the install, restart and run the notebook again.
+import sys
+
+if "google.colab" in sys.modules:
+    import importlib.util
+    import subprocess
+
+    if importlib.util.find_spec("mdrbench") is None:
+        requirement = "mdrbench @ git+https://github.com/mdrbench/mdrbench"
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", requirement], check=True)
+    from google.colab import output
+
+    output.enable_custom_widget_manager()
+
 # %% [markdown]
-# # 07 · Triplet prediction: per dimension, complete space vs sub-space, human-like triplets
+# # 07 · Triplet prediction: per dimension, complete space vs sub-space, simulated raters
+#
+# Words with a precise meaning here (complete space, sub-space, notion, proxy, prototype, the sizes `ci`,
+# `default` and `full`, the `-full` suffix...) are defined in the [glossary](../docs/glossary.md).
 #
 # Retrieval (notebook 05) and tagging (06) ask "are similar tracks close?" in aggregate. Triplet prediction asks
 # it one comparison at a time: given an anchor, a positive that shares something with it and a negative that
@@ -32,7 +57,7 @@
 # 3. compare the eight configurations with the paper's Table 3 and with two baselines scored on the same
 #    triplets (random embeddings; per-band log-mel statistics), with a 95% interval over seeds
 #    (`views.triplet_accuracy_figure`);
-# 4. score the **human-like triplets** (simulated raters, imitating Dim-Sim's protocol);
+# 4. score the triplets of the **simulated raters** (imitating Dim-Sim's protocol, not people);
 # 5. read the paper's triplet findings from `mdrbench.report.findings`, and check two more claims with the same
 #    rule (`mdrbench.report.compare`).
 #
@@ -303,7 +328,7 @@ with pd.option_context("display.max_colwidth", 120):
     display(pd.DataFrame(gain_rows).T)
 
 # %% [markdown]
-# ## 4. Human-like triplets (the simulated Dim-Sim)
+# ## 4. Simulated raters (the simulated Dim-Sim)
 #
 # The paper's last check uses Dim-Sim, where people chose which of two clips sounds more like an anchor, with
 # no dimension named. We cannot ask people about synthetic music, so the benchmark uses **simulated raters**
@@ -372,7 +397,7 @@ print("simulated raters, mean accuracy over seeds, best to worst (not comparable
 # * A disentangled model can be read in the complete space or in each category's sub-space; the paper's claim
 #   is that the sub-space helps triplet models much more than proxy or classification models. Section 5 prints
 #   whether our runs agree, and how far the differences are from the noise level.
-# * Human-like triplets compare all dimensions at once with raters who weigh them differently; the oracle
+# * Simulated-rater triplets compare all dimensions at once, with raters who weigh them differently; the oracle
 #   line shows how much agreement the factors themselves allow. Simulated raters are not people: their numbers
 #   are not comparable with the paper's Dim-Sim accuracies.
 # * Every claim above is a verdict of one rule (`mdrbench.report.compare`, paired differences over seeds); at

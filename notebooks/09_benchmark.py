@@ -13,8 +13,33 @@
 #     name: python3
 # ---
 
+# %% [markdown] tags=["mdrbench-colab"]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/09_benchmark.ipynb)
+# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2F09_benchmark.ipynb)
+# · [glossary](https://github.com/mdrbench/mdrbench/blob/main/docs/glossary.md)
+
+# %% tags=["mdrbench-colab"]
+# On Google Colab only: install mdrbench from its repository (Colab already has torch), then switch on Colab's
+# manager for third-party widgets (ipywidgets 8, Plotly). Anywhere else (Jupyter, Binder, CI) this does nothing.
+# If Colab asks to restart the session after the install, restart and run the notebook again.
+import sys
+
+if "google.colab" in sys.modules:
+    import importlib.util
+    import subprocess
+
+    if importlib.util.find_spec("mdrbench") is None:
+        requirement = "mdrbench @ git+https://github.com/mdrbench/mdrbench"
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", requirement], check=True)
+    from google.colab import output
+
+    output.enable_custom_widget_manager()
+
 # %% [markdown]
 # # The full benchmark beside the paper's tables
+#
+# Words with a precise meaning here (complete space, sub-space, notion, proxy, prototype, the sizes `ci`,
+# `default` and `full`, the `-full` suffix...) are defined in the [glossary](../docs/glossary.md).
 #
 # The earlier notebooks took the study apart one evaluation at a time. Here we put it back together: all
 # eight configurations, trained by the benchmark runner for several seeds, in the layout of the paper's Table 1
@@ -112,7 +137,7 @@ report.compact(table3, 3)
 views.triplet_accuracy_figure(table3[report.TRIPLET_COLUMNS], title="Triplet accuracy per dimension").show()
 
 # %% [markdown]
-# ## Human-like triplets and track triplets
+# ## Simulated raters and track triplets
 # Simulated raters vote on (anchor, clip 1, clip 2) excerpts in Dim-Sim's schema; `human` is the accuracy on
 # all decided triplets, `human_clean` on the ones where at least 90% of raters agree, `track` on two excerpts of
 # one track against another track. The raters are simulated from the same clean factors the models learn, so
