@@ -190,6 +190,10 @@ class FixedValidation(keras.callbacks.Callback):
         self.labels = labels[tracks].astype(np.float32)  # (n * 2, n_tags)
         position = {int(track): row for row, track in enumerate(track_indices)}  # track -> row in the subset
         if config.objective.startswith("triplet"):
+            if self.n_tracks < 2:
+                raise ValueError(f"the validation split has {self.n_tracks} track(s); a triplet model's validation "
+                                 f"triplets need at least 2 (a negative from another track). Fix: assign more "
+                                 f"tracks to the 'valid' split.")
             n_items = VALIDATION_TRIPLETS_PER_TRACK * self.n_tracks
             triplets = samplers.TagTripletBatches(features, track_indices, labels, corpus.vocabulary.category_ids,
                                                   batch_size=n_items, steps_per_epoch=1, seed=seed + 10_007,
