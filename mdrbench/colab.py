@@ -1,7 +1,7 @@
 """Colab and Binder support: the notebooks' first cells, generated from the repository's one URL.
 
 The repository's URL is written once, in ``[project.urls]`` of ``pyproject.toml``. From it this module builds,
-for a notebook ``notebooks/NN_name.py``:
+for a notebook ``notebooks/NN_name.py`` (or its solutions, ``notebooks/solutions/NN_name_solutions.py``):
 
 * a markdown cell with an "Open in Colab" badge pointing at that notebook's ``.ipynb`` (Colab opens ``.ipynb``
   from GitHub, never a Jupytext ``.py``), a Binder badge, and an absolute link to the glossary (a relative link
@@ -11,9 +11,10 @@ for a notebook ``notebooks/NN_name.py``:
   for third-party widgets, ``google.colab.output.enable_custom_widget_manager()``. Anywhere else (JupyterLab,
   Binder, nbmake in CI) it does nothing and needs no network.
 
-``python -m mdrbench.colab`` writes those two cells at the top of every ``notebooks/NN_*.py`` (replacing the
-ones it wrote before, which carry the cell tag ``mdrbench-colab``), makes sure each notebook's header links to
-``docs/glossary.md``, and updates the paired ``.ipynb`` with Jupytext. Running it again changes nothing;
+``python -m mdrbench.colab`` writes those two cells at the top of every ``notebooks/NN_*.py`` and
+``notebooks/solutions/NN_*.py`` (replacing the ones it wrote before, which carry the cell tag ``mdrbench-colab``),
+makes sure each notebook's header links to ``docs/glossary.md`` (relative to the notebook's own folder), and
+updates the paired ``.ipynb`` with Jupytext. Running it again changes nothing;
 ``--check`` only reports what would change (exit status 1), for CI.
 
 :func:`static_figures` says whether interactive views should fall back to static Plotly figures: on Colab, where
@@ -37,8 +38,10 @@ __all__ = [
     "GLOSSARY",
     "Repository",
     "badge_markdown",
+    "glossary_link",
     "install_source",
     "main",
+    "notebook_path",
     "notebook_scripts",
     "on_colab",
     "repository",
@@ -52,6 +55,9 @@ CELL_TAG = "mdrbench-colab"
 # The glossary, relative to the repository root and to a notebook.
 GLOSSARY = "docs/glossary.md"
 GLOSSARY_FROM_NOTEBOOK = "../" + GLOSSARY
+# The folder of the notebooks, and the sub-folder of their solution notebooks.
+NOTEBOOKS = "notebooks"
+SOLUTIONS = "solutions"
 BRANCH = "main"
 # Environment variable that forces (1) or forbids (0) the static-figure fallback; unset: only on Colab.
 STATIC_FIGURES_ENV = "MDRBENCH_STATIC_FIGURES"
@@ -105,15 +111,15 @@ class Repository:
         return cls(url=f"https://github.com/{match['owner']}/{match['name']}", owner=match["owner"],
                    name=match["name"])
 
-    def colab_url(self, notebook: str) -> str:
-        """Colab's address of ``notebooks/<notebook>.ipynb`` on the main branch."""
+    def colab_url(self, notebook: str | Path) -> str:
+        """Colab's address of the notebook's ``.ipynb`` on the main branch (see :func:`notebook_path`)."""
         return (f"https://colab.research.google.com/github/{self.owner}/{self.name}/blob/{BRANCH}/"
-                f"notebooks/{_stem(notebook)}.ipynb")
+                f"{notebook_path(notebook)}")
 
-    def binder_url(self, notebook: str) -> str:
-        """mybinder.org's address that opens ``notebooks/<notebook>.ipynb`` in JupyterLab."""
+    def binder_url(self, notebook: str | Path) -> str:
+        """mybinder.org's address that opens the notebook's ``.ipynb`` in JupyterLab."""
         return (f"https://mybinder.org/v2/gh/{self.owner}/{self.name}/HEAD"
-                f"?labpath={quote(f'notebooks/{_stem(notebook)}.ipynb', safe='')}")
+                f"?labpath={quote(notebook_path(notebook), safe='')}")
 
     def file_url(self, path: str) -> str:
         """GitHub's page of a file of the repository (main branch)."""
@@ -130,6 +136,34 @@ def _stem(notebook: str | Path) -> str:
     for suffix in (".ipynb", ".py"):
         name = name.removesuffix(suffix)
     return name
+
+
+def _subfolders(notebook: str | Path) -> tuple[str, ...]:
+    """The folders between ``notebooks/`` and the notebook: () for a notebook, ("solutions",) for a solution.
+
+    A path that contains a ``notebooks`` folder is read from its last one; any other relative path is taken as
+    relative to ``notebooks/`` (``"solutions/x.py"``, or a bare name); any other absolute path has none.
+    """
+    path = Path(notebook)
+    parents = path.parts[:-1]
+    if NOTEBOOKS in parents:
+        return parents[len(parents) - parents[::-1].index(NOTEBOOKS):]
+    return () if path.is_absolute() else parents
+
+
+def notebook_path(notebook: str | Path) -> str:
+    """The repository path of a notebook's ``.ipynb``, the file Colab and Binder open.
+
+    ``03_proxy_losses.py`` and ``notebooks/03_proxy_losses.py`` give ``notebooks/03_proxy_losses.ipynb``;
+    ``notebooks/solutions/03_proxy_losses_solutions.py`` (or ``solutions/...``) gives
+    ``notebooks/solutions/03_proxy_losses_solutions.ipynb``.
+    """
+    return "/".join((NOTEBOOKS, *_subfolders(notebook), f"{_stem(notebook)}.ipynb"))
+
+
+def glossary_link(notebook: str | Path) -> str:
+    """The glossary's path relative to the notebook's folder (``../docs/glossary.md`` from ``notebooks/``)."""
+    return "../" * (1 + len(_subfolders(notebook))) + GLOSSARY
 
 
 def _urls_from_pyproject(path: Path) -> dict[str, str] | None:
@@ -217,9 +251,10 @@ def _percent_cells(notebook: str | Path, repo: Repository) -> str:
             f'# %% tags=["{CELL_TAG}"]\n{install_source(repo)}\n\n')
 
 
-_GLOSSARY_LINE = ("# Words with a precise meaning here (complete space, sub-space, notion, proxy, prototype, the sizes "
-                  "`ci`,\n# `default` and `full`, the `-full` suffix...) are defined in the "
-                  f"[glossary]({GLOSSARY_FROM_NOTEBOOK}).")
+def _glossary_line(link: str = GLOSSARY_FROM_NOTEBOOK) -> str:
+    return ("# Words with a precise meaning here (complete space, sub-space, notion, proxy, prototype, the sizes "
+            "`ci`,\n# `default` and `full`, the `-full` suffix...) are defined in the "
+            f"[glossary]({link}).")
 
 
 def _split_cells(body: str) -> list[str]:
@@ -233,15 +268,15 @@ def _split_cells(body: str) -> list[str]:
     return cells
 
 
-def _with_glossary_link(header: str) -> str:
+def _with_glossary_link(header: str, link: str = GLOSSARY_FROM_NOTEBOOK) -> str:
     """The header cell with the glossary sentence under its title (unchanged if it already links the glossary)."""
-    if GLOSSARY_FROM_NOTEBOOK in header:
+    if f"]({link})" in header:
         return header
     lines = header.split("\n")
     title = next((i for i, line in enumerate(lines) if line.startswith("# # ")), None)
     if title is None:
         raise ValueError("the notebook's header cell has no title line ('# # ...'); add one before generating.")
-    lines[title + 1:title + 1] = ["#", *_GLOSSARY_LINE.split("\n")]
+    lines[title + 1:title + 1] = ["#", *_glossary_line(link).split("\n")]
     return "\n".join(lines)
 
 
@@ -259,15 +294,19 @@ def render_script(text: str, notebook: str | Path, repo: Repository | None = Non
              if not (cell.startswith("# %%") and f'"{CELL_TAG}"' in cell.split("\n", 1)[0])]
     if not cells or not cells[0].startswith("# %% [markdown]"):
         raise ValueError(f"{notebook}: the first cell after the generated ones must be the markdown header.")
-    cells[0] = _with_glossary_link(cells[0])
+    cells[0] = _with_glossary_link(cells[0], glossary_link(notebook))
     separator = "\n" if head else ""
     return head + separator + _percent_cells(notebook, repo) + "".join(cells)
 
 
-def notebook_scripts(root: str | Path | None = None) -> list[Path]:
-    """The notebooks' percent scripts, ``notebooks/NN_*.py`` under the repository root."""
+def notebook_scripts(root: str | Path | None = None, solutions: bool = True) -> list[Path]:
+    """The notebooks' percent scripts under the repository root: ``notebooks/NN_*.py``, then (with
+    ``solutions``) the solution notebooks ``notebooks/solutions/NN_*.py``."""
     root = Path(root) if root is not None else _CHECKOUT
-    return sorted((root / "notebooks").glob("[0-9][0-9]_*.py"))
+    scripts = sorted((root / NOTEBOOKS).glob("[0-9][0-9]_*.py"))
+    if solutions:
+        scripts += sorted((root / NOTEBOOKS / SOLUTIONS).glob("[0-9][0-9]_*.py"))
+    return scripts
 
 
 def _pair_differs(script: Path) -> bool:
@@ -312,7 +351,8 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m mdrbench.colab",
         description="Write each notebook's Colab/Binder badge cell and Colab install cell from [project.urls] in "
                     "pyproject.toml, link the glossary from its header, and sync the paired .ipynb.")
-    parser.add_argument("scripts", nargs="*", type=Path, help="percent scripts (default: notebooks/NN_*.py)")
+    parser.add_argument("scripts", nargs="*", type=Path,
+                        help="percent scripts (default: notebooks/NN_*.py and notebooks/solutions/NN_*.py)")
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a notebook is out of date")
     parser.add_argument("--no-sync", action="store_true", help="do not update the paired .ipynb files")
     args = parser.parse_args(argv)

@@ -217,3 +217,25 @@ views.embedding_scatter(space, corpus.factors["instrument"].iloc[test].to_numpy(
 # `01_data` (listen and look at the corpus) · `02_metric_learning_vs_classification` · `03_proxy_losses` ·
 # `04_disentanglement` · `05_similarity_retrieval` · `06_auto_tagging` · `07_triplet_prediction` ·
 # `08_training_time` · `09_benchmark`.
+
+# %% [markdown]
+# ## Exercises
+#
+# From quick to open-ended. Worked solutions, with checks, are in
+# [`solutions/00_quickstart_solutions.ipynb`](solutions/00_quickstart_solutions.ipynb) (one section per exercise).
+#
+# 1. **Another tag.** Search by tag for `"piano"` instead of `"jazz"` (section 3). How many of the top 5 test
+#    tracks are piano tracks by their clean instrument, and how does that compare with the share of piano tracks in
+#    the test split? Check your ranking against `mdrbench.search.by_tag`. *(Solution: exercise 1.)*
+# 2. **More neighbours: predict, then run.** Section 3 counts how many of the query's 5 neighbours in the
+#    instrument sub-space share its instrument. Before running anything, predict: averaged over all test queries,
+#    does that share go up or down as k grows (1, 5, 20...), and what value must it reach when k covers every other
+#    test track? Then compute it with `metrics.nearest_neighbors`, and check k = 1 against
+#    `metrics.category_retrieval_scores`. *(Solution: exercise 2.)*
+# 3. **Which model searches by instrument?** With `metrics.category_retrieval_scores`, compare the proxy and the
+#    triplet model on instrument precision@1 and MAP@R, in the complete space and in the instrument sub-space, for
+#    every seed the benchmark ran. Which combination is best, and does `mdrbench.report.compare` call the
+#    difference beyond noise? *(Solution: exercise 3.)*
+# 4. **Open-ended: "more 80s music", by tag or by example?** Compare two answers of the proxy model: the top tracks
+#    for the tag `80s`, and the neighbours of an 80s track in the era sub-space. Which would you ship to a
+#    listener, and what evidence would convince you? *(Solution: exercise 4, a worked sketch.)*

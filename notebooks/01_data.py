@@ -587,3 +587,26 @@ display(HTML(f"<h3>triplet {int(triplet['triplet_id'])}</h3><table><tr><th></th>
 #
 # **Next: notebook 02 (metric learning vs classification)** trains a triplet model and a classification
 # model on these tags and compares what and how fast they learn.
+
+# %% [markdown]
+# ## Exercises
+#
+# From quick to open-ended. Worked solutions, with checks, are in
+# [`solutions/01_data_solutions.ipynb`](solutions/01_data_solutions.ipynb) (one section per exercise).
+#
+# 1. **A tag and its synonyms.** How many calm tracks carry both `calm` and at least one of its synonyms (`chill`,
+#    `mellow`)? Work out what the documented rates (`corpus.info["generator"]["tags"]`) predict if the synonyms
+#    appear independently of the canonical tag, and compare. *(Solution: exercise 1.)*
+# 2. **A ten times larger corpus: predict, then run.** `mdrbench.synth.draw_factors` and `mdrbench.synth.draw_tags`
+#    draw the factors and noisy tags of any number of tracks without rendering audio. Before running, predict: with
+#    ten times the tracks, how much smaller are the standard errors of the measured keep rates, and does the share
+#    of tags within 2 standard errors of the documented rate (section 5) go up, down, or stay? Then measure both.
+#    *(Solution: exercise 2.)*
+# 3. **Fewer raters: predict, then run.** Simulate the test split's triplets with
+#    `mdrbench.dimsim.simulate_triplets(corpus, 400, n_raters_range=(3, 3))` and again with `(12, 12)`. Before
+#    running, predict which gives the larger clean subset (`mdrbench.dimsim.clean_subset`), and why. Is a larger
+#    clean subset better evidence? *(Solution: exercise 3.)*
+# 4. **Open-ended: factors that are not independent.** On Last.fm, genre and era are correlated (little 60s
+#    electronic music). Build such a catalogue from `draw_factors` by dropping most 60s/70s electronic and hip-hop
+#    tracks, and measure Cramér's V as in section 5. What would this dependence do to the linear probes of notebook
+#    04, and how would you tell leakage from confounding? *(Solution: exercise 4, a worked sketch.)*

@@ -434,3 +434,23 @@ print("mean pairwise cosine of the test tracks (near 1: a collapsed space, where
 #
 # Next: `03_proxy_losses` looks at the proxies themselves: where they sit among the tracks, which tags
 # they sit near, and what the disentangled proxy loss changes.
+
+# %% [markdown]
+# ## Exercises
+#
+# From quick to open-ended. Worked solutions, with checks, one section per exercise, are in
+# [`02_metric_learning_vs_classification_solutions`](solutions/02_metric_learning_vs_classification_solutions.ipynb).
+#
+# 1. **The margin: predict, then run.** Recompute the toy triplet loss of section 1 with `losses.TripletLoss` for
+#    margins 0, 0.1, 0.5, 1 and 2. Before running, predict how the loss and the number of active (non-zero)
+#    triplets change with the margin, and give a closed form for the loss at margin 2. *(Solution: exercise 1.)*
+# 2. **Confidently wrong: predict, then run.** Section 1 scaled a batch the raw classifier already gets right. Flip
+#    the labels so that every logit has the wrong sign and scale again. Before running, predict what the raw and the
+#    normalized BCE do as ||f|| grows. *(Solution: exercise 2.)*
+# 3. **Normalize after training?** L2-normalize the stored test embeddings of `classification-raw-full` and
+#    recompute R@K. Before running, predict whether it changes. Then score tags with its head on the normalized
+#    embeddings (c_z · f/||f||): does the tag AUC change, and why is that different? *(Solution: exercise 3.)*
+# 4. **Open-ended: the geometry behind the normalization claim.** On every seed, compare the genre contrast and the
+#    mean pairwise cosine of the raw and the normalized classifier (section 3) with `mdrbench.report.compare`. What
+#    would you change, one thing at a time, to see the paper's collapse of the raw classifier (R@1 6.1)?
+#    *(Solution: exercise 4, a worked sketch.)*

@@ -518,3 +518,23 @@ print(f"seed {SEED}: synonyms ranked first among their category's proxies: "
 #   inside its own 64 dimensions.
 #
 # Next: `04_disentanglement` asks whether those blocks really hold one factor each.
+
+# %% [markdown]
+# ## Exercises
+#
+# From quick to open-ended. Worked solutions, with checks, are in
+# [`solutions/03_proxy_losses_solutions.ipynb`](solutions/03_proxy_losses_solutions.ipynb) (one section per
+# exercise).
+#
+# 1. **The softmax floor for k tags.** Repeat section 6 for a track with k = 1, ..., 5 true tags at a large
+#    sharpness s. Predict the floor of the softmax cross-entropy and of the BCE before running, then check with
+#    `losses.multilabel_bce_from_logits`. *(Solution: exercise 1.)*
+# 2. **How many nearest proxies? Predict, then run.** Section 4 uses `TOP_PROXIES = 3`. Before running, predict how
+#    the precision of a track's top-k centred proxies (against its observed tags) changes for k = 1, 2, 3, 5, 8, and
+#    what it must be when k is the whole vocabulary. *(Solution: exercise 2.)*
+# 3. **Centred or not.** Show that a track ranks the tags identically by f̂ · p_z (its logits) and by f̂ · q_z (the
+#    centred proxies), and explain why ranking by the *cosine* to q_z, as section 4 does, can differ.
+#    *(Solution: exercise 3.)*
+# 4. **Open-ended: synonyms across seeds.** For every seed of the benchmark, rank each synonym among its canonical
+#    tag's category by the cosine of their centred proxies (section 5). Which pairs are stable, which are not, and
+#    what about the data explains it? *(Solution: exercise 4, a worked sketch.)*

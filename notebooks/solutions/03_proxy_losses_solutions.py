@@ -1,0 +1,206 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown] tags=["mdrbench-colab"]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/solutions/03_proxy_losses_solutions.ipynb)
+# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2Fsolutions%2F03_proxy_losses_solutions.ipynb)
+# · [glossary](https://github.com/mdrbench/mdrbench/blob/main/docs/glossary.md)
+
+# %% tags=["mdrbench-colab"]
+# On Google Colab only: install mdrbench from its repository (Colab already has torch), then switch on Colab's
+# manager for third-party widgets (ipywidgets 8, Plotly). Anywhere else (Jupyter, Binder, CI) this does nothing.
+# If Colab asks to restart the session after the install, restart and run the notebook again.
+import sys
+
+if "google.colab" in sys.modules:
+    import importlib.util
+    import subprocess
+
+    if importlib.util.find_spec("mdrbench") is None:
+        requirement = "mdrbench @ git+https://github.com/mdrbench/mdrbench"
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", requirement], check=True)
+    from google.colab import output
+
+    output.enable_custom_widget_manager()
+
+# %% [markdown]
+# # 03 · Solutions: proxy losses
+#
+# Words with a precise meaning here (complete space, sub-space, notion, proxy, prototype, the sizes `ci`,
+# `default` and `full`, the `-full` suffix...) are defined in the [glossary](../../docs/glossary.md).
+#
+# Worked solutions to the exercises at the end of `03_proxy_losses`: the softmax floor for k tags, how the precision
+# of a track's nearest proxies changes with how many we look at, why centring the proxies changes no tag score
+# ranking but does change the cosines, and (open-ended) whether synonyms' proxies stay together across seeds.
+#
+# Like the notebook, it reads `MDRBENCH_SIZE` (default `ci`) and reuses the benchmark's stored runs (`run_benchmark`
+# resumes: it trains only what is missing). Every number is printed, never written here; the `assert` lines check
+# the answers against a second computation.
+#
+# **Time:** about 20 s at `ci` once the benchmark's runs exist (otherwise the benchmark trains them first, about
+# 5 minutes at `ci`).
+
+# %%
+import os
+
+import mdrbench  # first: it sets KERAS_BACKEND=torch, which Keras reads once, at its first import
+
+mdrbench.ensure_torch_backend()
+
+import numpy as np
+import pandas as pd
+from keras import ops
+
+import mdrbench.bench
+import mdrbench.losses as losses
+import mdrbench.metrics as metrics
+import mdrbench.paths
+import mdrbench.synth
+
+SIZE = os.environ.get("MDRBENCH_SIZE", "ci")
+SEED = 0
+FULL = "proxy-norm-full"
+
+corpus = mdrbench.synth.ensure_corpus(SIZE, progress=False)
+vocabulary = corpus.vocabulary
+tag_names = np.array(vocabulary.tags)
+tag_categories = np.array(vocabulary.categories)
+results_dir = mdrbench.paths.results_dir(SIZE)
+results = mdrbench.bench.run_benchmark(size=SIZE, out_dir=results_dir, verbose=0, progress=False)
+seeds = sorted(int(seed) for seed in results.loc[results["kind"] == "model", "seed"].unique())
+test_indices = corpus.split_indices("test")
+test_labels = corpus.tags[test_indices].astype(bool)
+full_run = mdrbench.bench.load_run(results_dir, FULL, SEED)
+proxies = ops.convert_to_numpy(full_run.model.objective.proxies).astype(np.float64)  # (n_tags, D)
+centred = proxies - proxies.mean(axis=0, keepdims=True)
+embeddings = full_run.test_embeddings.astype(np.float64)  # unit norm
+print(f"size {SIZE}: {len(test_indices)} test tracks, {len(tag_names)} tags, seeds {seeds}")
+
+# %% [markdown]
+# ## Exercise 1: the softmax floor for k tags (predict, then run)
+#
+# **Prediction.** With a multi-hot target spread evenly over k true tags, the softmax cross-entropy is
+# −(1/k) Σ log p_z over the true tags, and the k probabilities share at most 1: the best they can do is 1/k each,
+# so the loss can never go below **log k**, however sharp the logits. The multi-label BCE asks k separate yes/no
+# questions and goes to **0**.
+
+# %%
+SHARPNESS = 30.0
+rows = []
+for k in range(1, 6):
+    target = np.zeros((1, len(tag_names)), dtype="float32")
+    target[0, :k] = 1.0
+    logits = ops.convert_to_tensor(SHARPNESS * (2 * target - 1))
+    target_distribution = ops.convert_to_tensor(target / k)  # the k true tags share the target
+    softmax_ce = float(ops.convert_to_numpy(-ops.sum(target_distribution * ops.log_softmax(logits, axis=-1))))
+    bce = float(ops.convert_to_numpy(losses.multilabel_bce_from_logits(target, logits)))
+    rows.append({"k true tags": k, "softmax cross-entropy": softmax_ce, "log k": np.log(k), "BCE": bce})
+floors = pd.DataFrame(rows).set_index("k true tags")
+print(floors.to_string(float_format=lambda x: f"{x:.6f}"))
+assert np.allclose(floors["softmax cross-entropy"], floors["log k"], atol=1e-4)
+assert (floors["BCE"] < 1e-6).all()
+
+# %% [markdown]
+# ## Exercise 2: how many nearest proxies? (predict, then run)
+#
+# **Prediction.** The notebook lists each track's `TOP_PROXIES` = 3 nearest centred proxies and counts how many are
+# observed tags. The nearest proxy is the model's best guess, so precision should be highest for k = 1 and fall as
+# k grows; at k = the number of tags every tag is listed, so the precision **must equal chance**: the share of
+# (track, tag) pairs that are observed, whatever the model.
+
+# %%
+scores = metrics.prototype_scores(embeddings, centred)  # cos(f, q_z), (n_test, n_tags)
+order = np.argsort(-scores, axis=1, kind="stable")
+chance = test_labels.mean()
+precision = {k: np.take_along_axis(test_labels, order[:, :k], axis=1).mean()
+             for k in (1, 2, 3, 5, 8, len(tag_names))}
+print(pd.Series(precision, name="precision of the top-k proxies").rename_axis("k").round(3).to_string())
+print(f"chance: {chance:.3f}")
+assert all(0 <= value <= 1 for value in precision.values())
+assert np.isclose(precision[len(tag_names)], chance)
+
+# %% [markdown]
+# **Reading it.** The curve ends at chance by construction; how far above chance it starts is what the proxies
+# learned. A track carries about four observed tags out of the whole vocabulary, so even a perfect ranking cannot keep
+# precision at 1 beyond the first few k.
+#
+# ## Exercise 3: centred or not (predict, then run)
+#
+# **Prediction.** A track's logit for tag z is f̂ · p_z, and p_z = m + q_z with m the mean proxy. So
+# f̂ · p_z − f̂ · q_z = f̂ · m, the **same for every tag**: a track ranks the tags identically by f̂ · p_z and by
+# f̂ · q_z. The notebook's "nearest proxies" use the *cosine* to q_z, f̂ · q_z / ||q_z||, which also divides by each
+# centred proxy's norm: that ranking **can differ**, favouring tags whose centred proxy is short.
+
+# %%
+dot_raw, dot_centred = embeddings @ proxies.T, embeddings @ centred.T
+shift = dot_raw - dot_centred  # (n_test, n_tags): f̂ · m in every column
+assert np.allclose(shift, (embeddings @ proxies.mean(axis=0))[:, None])
+same_logit_order = (np.argsort(-dot_raw, axis=1, kind="stable") == np.argsort(-dot_centred, axis=1, kind="stable"))
+print(f"tracks whose whole tag ranking is the same by f̂·p_z and by f̂·q_z: {same_logit_order.all(axis=1).mean():.0%}")
+assert same_logit_order.all()
+
+# the stored logits rank each track's tags as f̂·p_z does (they are the mean of the excerpts' logits, a positive
+# multiple of f̂·p_z for each track)
+stored = full_run.test_tag_scores.astype(np.float64)
+scale = (stored * dot_raw).sum(axis=1) / (dot_raw * dot_raw).sum(axis=1)
+assert (scale > 0).all() and np.allclose(stored, scale[:, None] * dot_raw, atol=1e-3 * np.abs(stored).max())
+
+top3_logit = np.sort(np.argsort(-dot_raw, axis=1, kind="stable")[:, :3], axis=1)
+top3_cosine = np.sort(order[:, :3], axis=1)
+centred_norms = np.linalg.norm(centred, axis=1)
+print(f"tracks whose top-3 tags agree between the logits and the cosine to the centred proxies: "
+      f"{(top3_logit == top3_cosine).all(axis=1).mean():.0%}; centred proxy norms range "
+      f"{centred_norms.min():.2f}-{centred_norms.max():.2f}")
+
+# %% [markdown]
+# **Reading it.** Centring is free for the scores: it only removes what all tags share. The cosine view is a
+# different question ("which tag centre points most like this track?"), and the spread of the centred proxies'
+# norms says how much the two rankings can disagree: the model makes frequent tags' proxies longer (sharper).
+#
+# ## Exercise 4 (open-ended): synonyms across seeds
+#
+# A worked sketch: for every seed, rank each synonym among the centred proxies of its canonical tag's category
+# (rank 1: the synonym's proxy is the nearest to its canonical tag's).
+
+# %%
+rows = []
+for seed in seeds:
+    seed_proxies = ops.convert_to_numpy(mdrbench.bench.load_run(results_dir, FULL, seed).model.objective.proxies)
+    seed_centred = seed_proxies - seed_proxies.mean(axis=0, keepdims=True)
+    unit = seed_centred / np.linalg.norm(seed_centred, axis=1, keepdims=True)
+    cosine = unit @ unit.T
+    for synonym, tag in mdrbench.synth.SYNONYMS.items():
+        z, s = vocabulary.index(tag), vocabulary.index(synonym)
+        others = np.flatnonzero((tag_categories == tag_categories[z]) & (np.arange(len(tag_names)) != z))
+        ranking = others[np.argsort(-cosine[z, others], kind="stable")]
+        rows.append({"seed": seed, "tag": tag, "synonym": synonym, "cosine": cosine[z, s],
+                     "rank in category": int(np.flatnonzero(ranking == s)[0]) + 1, "of": len(others)})
+synonym_table = pd.DataFrame(rows)
+print(synonym_table.pivot_table(index=["tag", "synonym"], columns="seed", values="rank in category").to_string())
+first = synonym_table.assign(first=synonym_table["rank in category"] == 1).groupby("seed")["first"].sum()
+print(f"synonyms ranked first, per seed: {first.to_dict()} of {len(mdrbench.synth.SYNONYMS)}")
+assert synonym_table["rank in category"].between(1, synonym_table["of"]).all()
+
+# %% [markdown]
+# **What to look for.**
+#
+# * A synonym is attached to the same tracks as its canonical tag (probability 0.35 per track, notebook 01), so a
+#   proxy model that learned the tag structure puts their proxies close together: rank 1 in every seed is the
+#   strong result, a rank that jumps between seeds means the proxies are still noise.
+# * Pairs inside a crowded category (the two `calm` synonyms) have more competitors than `female vocalist`; the
+#   column "of" says how many.
+# * The synonym has fewer positives than its tag (0.35 vs the keep rate), so its proxy gets fewer pulls; at `ci` a
+#   synonym can be carried by only a handful of training tracks. At `default` the ranks should settle, which is the
+#   check to run before trusting any single seed.
