@@ -416,3 +416,27 @@ with pd.option_context("display.max_colwidth", 120):
 #
 # **Next:** notebook 05 uses these embeddings for what listeners do with them: retrieval by example,
 # measured with the paper's R@K, in the complete space and inside each sub-space.
+
+# %% [markdown]
+# ## Exercises
+#
+# From quick to open-ended. Worked solutions, with checks, are in
+# [`solutions/04_disentanglement_solutions.ipynb`](solutions/04_disentanglement_solutions.ipynb) (one section per
+# exercise).
+#
+# 1. **An equal say.** For two random 256-d vectors, normalize each 64-d block and then the whole vector, and check
+#    that the complete cosine is the mean of the four sub-space cosines (section 2). Then predict, and check: for
+#    the raw vectors, what is the complete cosine in terms of the block cosines? *(Solution: exercise 1.)*
+# 2. **Fewer tracks for the probes: predict, then run.** The probes of section 5 are fit on the training tracks'
+#    embeddings. Before running, predict what fitting them on a random quarter of those tracks does to the diagonal
+#    and to the selectivity of `proxy-norm-dis`. Rebuild the stored matrix first
+#    (`mdrbench.evaluate.track_arrays`, `mdrbench.metrics.disentanglement_matrix`) to be sure you compute the same
+#    thing. *(Solution: exercise 2.)*
+# 3. **The most selective model.** From the probe matrices the benchmark stored for the four disentangled models
+#    (`run.result["disentanglement"]`), compute the selectivity per model and seed. Which model is most selective,
+#    and is `classification-norm-dis` more selective than `proxy-norm-dis` beyond noise (`mdrbench.report.compare`)?
+#    *(Solution: exercise 3.)*
+# 4. **Open-ended: what does a 2-D picture keep?** Draw the era sub-space of `proxy-norm-dis` with `PROJECTION`
+#    set to `"pca"` and to `"tsne"`, and put a number on each picture (the era precision@1 of the 2-D points)
+#    beside the precision@1 of the 64-d sub-space. What can a projection show, and what can it not?
+#    *(Solution: exercise 4, a worked sketch.)*

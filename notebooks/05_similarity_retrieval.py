@@ -437,3 +437,24 @@ display(ipywidgets.VBox([ipywidgets.HBox([space_picker, neighbour_slider]), quer
 #
 # **Next:** notebook 06 scores the same embeddings on auto-tagging (ROC-AUC), where classification-style
 # models have a head and triplet models use tag prototypes.
+
+# %% [markdown]
+# ## Exercises
+#
+# From quick to open-ended. Worked solutions, with checks, are in
+# [`solutions/05_similarity_retrieval_solutions.ipynb`](solutions/05_similarity_retrieval_solutions.ipynb) (one
+# section per exercise).
+#
+# 1. **Every track a neighbour: predict, then run.** Add K = 16 and K = n − 1 (every other test track) to `KS`.
+#    Before running, predict what R@(n − 1) measures, whether it depends on the model, and when it is below 1. Then
+#    compute it by hand and with `mdrbench.metrics.recall_at_k`. *(Solution: exercise 1.)*
+# 2. **Shuffled tags: predict, then run.** Keep the embeddings and shuffle which track carries which tag row
+#    (`labels[rng.permutation(n)]`). Predict R@1 before running, and derive its exact expected value under random
+#    permutations. How does it compare with the benchmark's random baseline? *(Solution: exercise 2.)*
+# 3. **Multidimensional retrieval for the triplet model.** Repeat section 4 for `triplet-norm-dis`: precision@1 and
+#    MAP@R per category, complete space vs sub-space, every seed, and the verdict on the sub-space gain. Check one
+#    precision@1 by hand with `mdrbench.metrics.nearest_neighbors`. *(Solution: exercise 3.)*
+# 4. **Open-ended: where the instrument sub-space changes the answer.** For every query, compare its 5 neighbours in
+#    the complete space with its 5 neighbours in the instrument sub-space. Find the query whose answer changes most,
+#    list both answers with their instruments and listen. What does one query tell you, and what does not?
+#    *(Solution: exercise 4, a worked sketch.)*

@@ -494,3 +494,22 @@ for rank, track in enumerate(test_tracks[ranking[:LISTEN_TRACKS]], start=1):
 #   conclusions about which model tags best.
 #
 # Next: **07 · triplet prediction**, the task where the paper finds that disentangled triplet models win.
+
+# %% [markdown]
+# ## Exercises
+#
+# From quick to open-ended. Worked solutions, with checks, are in
+# [`solutions/06_auto_tagging_solutions.ipynb`](solutions/06_auto_tagging_solutions.ipynb) (one section per
+# exercise).
+#
+# 1. **Reverse the scores: predict, then run.** Negate the proxy model's tag scores. Before running, predict the new
+#    macro ROC-AUC exactly, and whether PR-AUC follows the same rule. *(Solution: exercise 1.)*
+# 2. **Transforms of the scores: predict, then run.** Score the tags with sigmoid(0.1 x logit + 5) in float64, then
+#    with sigmoid(10 x logit) in float32. Predict which of ROC-AUC and PR-AUC change in each case, and why the
+#    benchmark ranks logits rather than probabilities (section 1). *(Solution: exercise 2.)*
+# 3. **Prototypes from a few tracks: predict, then run.** Rebuild `triplet-norm-dis`'s stored tag scores from its
+#    prototypes (section 5), then build each prototype from only 3 random training carriers of its tag. Predict the
+#    effect on the macro ROC-AUC before running, and measure it over a few draws. *(Solution: exercise 3.)*
+# 4. **Open-ended: which tags are hard?** Per tag, put the proxy model's AUC against the observed tags beside its AUC
+#    against the clean tags (section 7), the tag's documented keep rate and its number of test positives. What makes
+#    a tag hard to tag, and what makes it hard to *evaluate*? *(Solution: exercise 4, a worked sketch.)*

@@ -404,3 +404,25 @@ print("simulated raters, mean accuracy over seeds, best to worst (not comparable
 #   `ci` the seeds are few and the corpus tiny, so most verdicts need `MDRBENCH_SIZE=default`.
 #
 # Next: **08 · training time**, the price paid for these embeddings, measured fairly.
+
+# %% [markdown]
+# ## Exercises
+#
+# From quick to open-ended. Worked solutions, with checks, are in
+# [`solutions/07_triplet_prediction_solutions.ipynb`](solutions/07_triplet_prediction_solutions.ipynb) (one section
+# per exercise).
+#
+# 1. **Degenerate embeddings: predict, then run.** Before running, predict the genre triplet accuracy of an embedding
+#    that maps every track to the same vector, and of random embeddings; then compute both with
+#    `metrics.triplet_accuracy`. *(Solution: exercise 1.)*
+# 2. **How many triplets? Predict, then run.** Draw the genre triplets with `metrics.sample_tag_triplets` for
+#    `n_per_category` = 25, 100, 400 and 1600, twenty draws each, and score `CONFIG` in the genre sub-space. Predict
+#    how the mean and the spread over draws change with the number of triplets, and what limits the precision on a
+#    small test split. *(Solution: exercise 2.)*
+# 3. **Which categories gain from the sub-spaces?** Check that `metrics.triplet_accuracy_table` reproduces the stored
+#    table of `triplet-track-norm-dis`, then, for each disentangled model and category, judge the sub-space gain
+#    seed by seed with `mdrbench.report.compare`. *(Solution: exercise 3.)*
+# 4. **Open-ended: how much does tag noise cap the accuracy?** With the clean factors, count the genre triplets the
+#    tags got wrong (a positive that does not truly share the genre, a negative that does), score an oracle that
+#    embeds each track as its clean genre, and compare the model on all triplets and on the consistent ones.
+#    *(Solution: exercise 4, a worked sketch.)*

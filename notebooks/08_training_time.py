@@ -509,3 +509,25 @@ else:
 #   rests on the few seeds printed above: rerun with `MDRBENCH_SIZE=default`.
 #
 # Next: **09 · the full benchmark vs the paper's tables**, every number of this series in one report.
+
+# %% [markdown]
+# ## Exercises
+#
+# From quick to open-ended. Worked solutions, with checks, are in
+# [`solutions/08_training_time_solutions.ipynb`](solutions/08_training_time_solutions.ipynb) (one section per
+# exercise).
+#
+# 1. **A third model: predict, then run.** Add a model C that converges after 20 epochs of 60 s to the toy example of
+#    section 1. Predict the three ratios, then what happens to all of them if C converged in 5 epochs instead; check
+#    with `metrics.training_time_ratio`. *(Solution: exercise 1.)*
+# 2. **Patience: predict, then run.** Run the toy learner of section 2 with `SCHEDULE_PATIENCE` = 1, 2, 4, 8, then
+#    with `SCHEDULE_REDUCTIONS` = 0, 1, 3, 5. Before running, predict how the epochs run, the best epoch and the best
+#    loss change. *(Solution: exercise 2.)*
+# 3. **The data budget at `default`, without running it.** With `mdrbench.train.steps_per_epoch`,
+#    `mdrbench.train.excerpts_per_step` and the split of `mdrbench.synth.draw_splits`, compute the steps and
+#    excerpts per epoch of a proxy, a triplet and a triplet + track model at the `ci` and `default` sizes, and check
+#    the `ci` numbers against the stored runs. *(Solution: exercise 3.)*
+# 4. **Open-ended: measure a step yourself.** Time `proxy-norm-full` and `triplet-norm-full` with
+#    `mdrbench.bench.measure_step_costs` (a couple of rounds) and compare the ratio with `timing.json` and with the
+#    ratio of excerpts per step. What explains the differences, and how much would you trust two rounds?
+#    *(Solution: exercise 4, a worked sketch.)*

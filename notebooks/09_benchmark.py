@@ -187,3 +187,21 @@ display(Markdown((RESULTS / "report.md").read_text()))
 #   README for the measured `default` benchmark.
 # - To go further: more seeds (`mdrbench bench --seeds 5`), the `full` size on a GPU, or a real corpus
 #   (`mdrbench bench --corpus DIR` with a folder made by `mdrbench.sources`).
+
+# %% [markdown]
+# ## Exercises
+#
+# From quick to open-ended. Worked solutions, with checks, are in
+# [`solutions/09_benchmark_solutions.ipynb`](solutions/09_benchmark_solutions.ipynb) (one section per exercise).
+#
+# 1. **One cell by hand.** Recompute the R@1 cell of `proxy-norm-dis` in Table 1 (mean ± half-width of the 95%
+#    Student-t interval) from its per-seed rows with `scipy.stats.t`. *(Solution: exercise 1.)*
+# 2. **One seed only: predict, then run.** Keep only seed 0's rows of `results` (`run_benchmark` returns every run
+#    stored in the folder, whatever `SEEDS` says) and rebuild Table 1 and the findings. Before running, predict what
+#    happens to the `±` columns and to the verdicts of `report.findings`. *(Solution: exercise 2.)*
+# 3. **A third seed: predict, then run.** If a third seed gave the same mean and standard deviation, by what factor
+#    would the interval shrink? Predict from the formula, then check with `report.t_interval`, and extend to 5 and
+#    10 seeds. *(Solution: exercise 3.)*
+# 4. **Open-ended: a finding of your own.** State a claim the paper does not make (for instance "a disentangled model
+#    tags better than its complete-space counterpart") and check it with `report.paired` and `report.compare`. What
+#    should you decide before looking at the numbers? *(Solution: exercise 4, a worked sketch.)*

@@ -133,8 +133,8 @@ assert np.isclose(precision[len(tag_names)], chance)
 
 # %% [markdown]
 # **Reading it.** The curve ends at chance by construction; how far above chance it starts is what the proxies
-# learned. A track carries about four observed tags out of the whole vocabulary, so even a perfect ranking cannot keep
-# precision at 1 beyond the first few k.
+# learned. A track carries only a few observed tags out of the whole vocabulary (chance says how many on
+# average), so even a perfect ranking cannot keep precision at 1 beyond the first few k.
 #
 # ## Exercise 3: centred or not (predict, then run)
 #

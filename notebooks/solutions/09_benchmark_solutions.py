@@ -1,0 +1,160 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown] tags=["mdrbench-colab"]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/solutions/09_benchmark_solutions.ipynb)
+# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2Fsolutions%2F09_benchmark_solutions.ipynb)
+# · [glossary](https://github.com/mdrbench/mdrbench/blob/main/docs/glossary.md)
+
+# %% tags=["mdrbench-colab"]
+# On Google Colab only: install mdrbench from its repository (Colab already has torch), then switch on Colab's
+# manager for third-party widgets (ipywidgets 8, Plotly). Anywhere else (Jupyter, Binder, CI) this does nothing.
+# If Colab asks to restart the session after the install, restart and run the notebook again.
+import sys
+
+if "google.colab" in sys.modules:
+    import importlib.util
+    import subprocess
+
+    if importlib.util.find_spec("mdrbench") is None:
+        requirement = "mdrbench @ git+https://github.com/mdrbench/mdrbench"
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", requirement], check=True)
+    from google.colab import output
+
+    output.enable_custom_widget_manager()
+
+# %% [markdown]
+# # 09 · Solutions: the full benchmark beside the paper's tables
+#
+# Words with a precise meaning here (complete space, sub-space, notion, proxy, prototype, the sizes `ci`,
+# `default` and `full`, the `-full` suffix...) are defined in the [glossary](../../docs/glossary.md).
+#
+# Worked solutions to the exercises at the end of `09_benchmark`: one cell of Table 1 by hand, what a single seed
+# does to the intervals and the findings, how much a third seed narrows an interval, and (open-ended) checking a
+# finding of your own with the benchmark's one comparison rule.
+#
+# Like the notebook, it reads `MDRBENCH_SIZE` (default `ci`) and reuses the benchmark's stored runs (`run_benchmark`
+# resumes: it trains only what is missing). Every number is printed, never written here; the `assert` lines check
+# the answers against a second computation.
+#
+# **Time:** about 15 s at `ci` once the benchmark's runs exist (otherwise the benchmark trains them first, about
+# 5 minutes at `ci`).
+
+# %%
+import os
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from mdrbench import report
+from mdrbench.bench import run_benchmark
+from mdrbench.paths import results_dir
+
+SIZE = os.environ.get("MDRBENCH_SIZE", "ci")
+RESULTS = results_dir(SIZE)
+CONFIG = "proxy-norm-dis"
+
+results = run_benchmark(size=SIZE, configs="all", out_dir=RESULTS, verbose=0, progress=False)
+models = results[results["kind"] == "model"]
+seeds = sorted(int(seed) for seed in models["seed"].unique())
+table1 = report.table1(results)
+print(f"size {SIZE}: seeds {seeds}, {len(models)} model rows")
+
+# %% [markdown]
+# ## Exercise 1: one cell of Table 1 by hand
+#
+# A cell reads mean ± half-width of the 95% Student-t interval over seeds: with n seeds of standard deviation s
+# (ddof 1), the half-width is t(0.975, n − 1) · s / sqrt(n).
+
+# %%
+values = models.loc[models["config"] == CONFIG, "R@1"].to_numpy(float)
+n = len(values)
+mean = values.mean()
+half = stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
+print(f"{CONFIG} R@1 per seed: {np.round(values, 2).tolist()} -> {mean:.2f} ± {half:.2f}; table1: "
+      f"{table1.loc[CONFIG, 'R@1']:.2f} ± {table1.loc[CONFIG, 'R@1 ±']:.2f}")
+assert np.isclose(mean, table1.loc[CONFIG, "R@1"])
+assert np.isclose(half, table1.loc[CONFIG, "R@1 ±"], equal_nan=True)
+
+# %% [markdown]
+# ## Exercise 2: one seed only (predict, then run)
+#
+# **Prediction.** With one seed there is no standard deviation, so no interval: every `±` becomes empty (NaN), and
+# the comparison rule refuses to decide: **every finding is "undetermined"**, whatever the difference, because one
+# run cannot tell a difference from noise. The means themselves are just seed 0's numbers.
+
+# %%
+one_seed = results[results["seed"] == seeds[0]]
+one_seed_table = report.table1(one_seed)
+one_seed_findings = report.findings(one_seed)
+print(report.compact(one_seed_table.loc[[CONFIG, "random"], ["R@1", "R@1 ±", "AUC", "AUC ±", "seeds"]], 3).to_string())
+for finding in one_seed_findings:
+    print(f"[{finding['verdict']}] {finding['claim'][:90]}...")
+assert one_seed_table["R@1 ±"].isna().all()
+assert one_seed_findings and all(finding["verdict"] == "undetermined" for finding in one_seed_findings)
+assert np.isclose(one_seed_table.loc[CONFIG, "R@1"], values[0])
+
+# %% [markdown]
+# ## Exercise 3: a third seed (predict, then run)
+#
+# **Prediction.** The half-width is t(0.975, n − 1) · s / sqrt(n). Going from 2 seeds to 3 with the same s, the
+# sqrt(n) term gives a factor sqrt(2/3), and the t quantile drops from its value at 1 degree of freedom to its value
+# at 2, by far the bigger effect (the factor is printed below). Two seeds give very wide intervals; the third seed is
+# the most valuable one.
+
+# %%
+def same_mean_and_sd(center: float, sd: float, count: int) -> np.ndarray:
+    """count values with exactly this mean and sample standard deviation (ddof 1)."""
+    offsets = np.linspace(-1, 1, count)
+    return center + offsets * sd / offsets.std(ddof=1)
+
+
+center, sd = mean, values.std(ddof=1) if n > 1 else 1.0
+halves = {count: report.t_interval(same_mean_and_sd(center, sd, count))[1] for count in (2, 3, 5, 10)}
+print(pd.Series(halves, name=f"half-width of the 95% interval, sd {sd:.2f}").rename_axis("seeds").round(3).to_string())
+expected_factor = (stats.t.ppf(0.975, 1) / np.sqrt(2)) / (stats.t.ppf(0.975, 2) / np.sqrt(3))
+print(f"2 -> 3 seeds narrows the interval by {halves[2] / halves[3]:.2f} (formula {expected_factor:.2f})")
+assert np.isclose(halves[2] / halves[3], expected_factor)
+assert list(halves.values()) == sorted(halves.values(), reverse=True)
+
+# %% [markdown]
+# ## Exercise 4 (open-ended): a finding of your own
+#
+# A worked sketch. Claim: "a disentangled model beats its complete-space counterpart" (on tagging, then on
+# retrieval), checked per seed with `report.paired` (the per-seed difference of one column between two groups of
+# configurations) and `report.compare` (the verdict from its 95% interval), exactly as `report.findings` checks the
+# paper's claims.
+
+# %%
+pairs = [("proxy-norm-dis", "proxy-norm-full"), ("classification-norm-dis", "classification-norm-full"),
+         ("triplet-norm-dis", "triplet-norm-full")]
+for column in ("AUC", "R@1"):
+    for disentangled, full in pairs:
+        differences, converged = report.paired(results, column, [disentangled], [full])
+        comparison = report.compare(differences, converged)
+        print(f"[{comparison.verdict}] {disentangled} beats {full} on {column}: {comparison.describe(3)}")
+        assert len(differences) == len(seeds)
+
+# %% [markdown]
+# **What to look for.**
+#
+# * Decide the direction of the claim before looking at the numbers, and write it as "A beats B" so that a positive
+#   difference supports it; `compare` then answers holds / does not hold / undetermined.
+# * `classification-norm-full` is the same function as `proxy-norm-full` (trained once, `same_as` in the results):
+#   its pair is the same evidence as the proxy pair, not a second confirmation.
+# * Several claims checked at once multiply the chances of a lucky "holds": prefer one pre-registered claim, or
+#   demand that it holds at `MDRBENCH_SIZE=default` too. At `ci` expect "undetermined" almost everywhere, for the
+#   reason exercise 3 shows.
