@@ -642,17 +642,28 @@ else:
 #   corpus has; real human triplets need Dim-Sim's file and its MSD clips.
 # - MTG-Jamendo's official splits load as one multi-label corpus with era from the decade tags, and the whole
 #   benchmark runs on it with `mdrbench bench --corpus`.
-#
+
+# %% [markdown]
 # ## Exercises
 #
-# 1. **Your own folder.** Put a dozen tracks you know well in a folder, write `tags.csv` with a genre and an
-#    instrument for each (use tags of the synthetic vocabulary where you can: `corpus.vocabulary.tags`), set
-#    `MUSIC_DIR` and run the notebook again. Does the model's auto-tagging (section 3) get any of your genres
-#    right? In which sub-space do the nearest synthetic tracks carry your tags most often (section 4)?
-# 2. **Is it the model or the domain?** Set `MODEL = "triplet-norm-dis"` and run the notebook again, then run it
-#    at the `default` size (`MDRBENCH_SIZE=default`, after `mdrbench bench --size default`). Does the mean cosine
-#    among the real recordings drop, and do the hubs disappear? What would you change in the synthetic corpus to
-#    bring it closer to your music?
-# 3. **The window.** Embed the same folder with `mdrbench.search.embed_corpus(run, real, max_seconds=10)`
-#    (features are then recomputed for a 10-second centred window) and compare each recording's nearest synthetic
-#    tracks with those above. Which recordings change most, and why might the middle of a piece not represent it?
+# From quick to open-ended. Worked solutions, with checks, are in
+# [`solutions/10_real_music_solutions.ipynb`](solutions/10_real_music_solutions.ipynb) (one section per exercise;
+# they run on the shipped recordings).
+#
+# 1. **The tags the model knows.** Which of the folder's tags are in the synthetic vocabulary? For every recording
+#    and category where it has such a tag, is the model's top tag of that category (section 3) one of them?
+#    *(Solution: exercise 1.)*
+# 2. **The window: predict, then run.** Embed the same folder with
+#    `mdrbench.search.embed_corpus(run, real, max_seconds=10, cache_dir=False)` (features recomputed for a
+#    10-second centred window). Before running, predict which recordings cannot change at all, and which may change
+#    most; then compare each recording's embedding and nearest synthetic tracks with those above. Why might the
+#    middle of a piece not represent it? *(Solution: exercise 2.)*
+# 3. **The model or the domain? Predict, then run.** Embed the folder with `MODEL = "triplet-norm-dis"` too, and
+#    compare, for both models, the mean cosine among the real recordings with the one among the synthetic test
+#    tracks, and the number of distinct nearest synthetic tracks (hubs). Before running, predict what a domain gap
+#    and a model-specific collapse would each look like. *(Solution: exercise 3.)*
+# 4. **Open-ended: your own folder.** Put a dozen tracks you know well in a folder, write `tags.csv` with a genre and
+#    an instrument for each (tags of the synthetic vocabulary where you can: `corpus.vocabulary.tags`), set
+#    `MUSIC_DIR` and run the notebook again. Does the auto-tagging get your genres right? In which sub-space do the
+#    nearest synthetic tracks carry your tags most often, against chance? What would you change in the synthetic
+#    corpus to bring it closer to your music? *(Solution: exercise 4, a worked sketch on the shipped recordings.)*

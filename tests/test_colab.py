@@ -18,6 +18,7 @@ from mdrbench import colab, views
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 SCRIPTS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
+SOLUTION_SCRIPTS = sorted((NOTEBOOKS / "solutions").glob("[0-9][0-9]_*.py"))
 
 
 def project_url() -> str:
@@ -66,16 +67,39 @@ def test_repository_url_parsing():
         colab.Repository.from_url("https://gitlab.com/someone/thing")
 
 
-@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
+def test_solution_notebooks_get_urls_to_their_own_folder():
+    repo = colab.Repository.from_url("https://github.com/someone/thing")
+    solution = "03_proxy_losses_solutions"
+    expected = f"notebooks/solutions/{solution}.ipynb"
+    for given in (f"notebooks/solutions/{solution}.py", f"solutions/{solution}.py",
+                  Path("/anywhere/repo/notebooks/solutions") / f"{solution}.ipynb"):
+        assert colab.notebook_path(given) == expected
+        assert repo.colab_url(given) == f"https://colab.research.google.com/github/someone/thing/blob/main/{expected}"
+        assert repo.binder_url(given).endswith(f"?labpath=notebooks%2Fsolutions%2F{solution}.ipynb")
+        assert colab.glossary_link(given) == "../../docs/glossary.md"
+    for given in ("03_proxy_losses.py", "notebooks/03_proxy_losses.py", ROOT / "notebooks" / "03_proxy_losses.py"):
+        assert colab.notebook_path(given) == "notebooks/03_proxy_losses.ipynb"
+        assert colab.glossary_link(given) == "../docs/glossary.md"
+
+
+def test_the_generator_lists_the_solution_notebooks():
+    listed = colab.notebook_scripts()
+    assert SOLUTION_SCRIPTS, "notebooks/solutions/ holds the solution notebooks"
+    assert listed == SCRIPTS + SOLUTION_SCRIPTS
+    assert colab.notebook_scripts(solutions=False) == SCRIPTS
+
+
+@pytest.mark.parametrize("script", SCRIPTS + SOLUTION_SCRIPTS, ids=lambda p: p.stem)
 def test_notebook_opens_with_its_badge_and_a_colab_only_install_cell(script):
     cells = jupytext.read(script.with_suffix(".ipynb")).cells
     badge, install, header = cells[0], cells[1], cells[2]
+    folder = "notebooks/solutions" if script.parent.name == "solutions" else "notebooks"
 
     assert badge.cell_type == "markdown" and colab.CELL_TAG in badge.metadata.get("tags", [])
-    colab_url = f"https://colab.research.google.com/github/{owner_and_name()}/blob/main/notebooks/{script.stem}.ipynb"
+    colab_url = f"https://colab.research.google.com/github/{owner_and_name()}/blob/main/{folder}/{script.stem}.ipynb"
     assert f"]({colab_url})" in badge.source, "the Colab badge must open this notebook's .ipynb"
     assert "colab-badge.svg" in badge.source
-    assert f"labpath=notebooks%2F{script.stem}.ipynb" in badge.source
+    assert f"labpath={folder.replace('/', '%2F')}%2F{script.stem}.ipynb" in badge.source
 
     assert install.cell_type == "code" and colab.CELL_TAG in install.metadata.get("tags", [])
     assert "enable_custom_widget_manager()" in install.source
@@ -87,7 +111,8 @@ def test_notebook_opens_with_its_badge_and_a_colab_only_install_cell(script):
     assert ast.unparse(body[1].test) == "'google.colab' in sys.modules"
 
     assert header.cell_type == "markdown" and header.source.lstrip().startswith("# ")
-    assert "](../docs/glossary.md)" in header.source, "the header links the glossary"
+    glossary = "../../docs/glossary.md" if folder.endswith("solutions") else "../docs/glossary.md"
+    assert f"]({glossary})" in header.source, "the header links the glossary, relative to the notebook's folder"
 
 
 def test_install_cell_does_nothing_outside_colab(monkeypatch):
@@ -130,15 +155,16 @@ def test_the_notebooks_are_up_to_date_with_pyproject(capsys):
 
 
 def copy_notebooks(target: Path) -> list[Path]:
-    (target / "notebooks").mkdir()
-    for script in SCRIPTS:
+    (target / "notebooks" / "solutions").mkdir(parents=True)
+    for script in SCRIPTS + SOLUTION_SCRIPTS:
         for path in (script, script.with_suffix(".ipynb")):
-            shutil.copy2(path, target / "notebooks" / path.name)
+            shutil.copy2(path, target / path.relative_to(ROOT))
     return colab.notebook_scripts(target)
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {path.name: path.read_bytes() for path in sorted(folder.glob("notebooks/*"))}
+    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.glob("notebooks/**/*"))
+            if path.is_file()}
 
 
 def test_generator_is_idempotent(tmp_path):
@@ -148,8 +174,10 @@ def test_generator_is_idempotent(tmp_path):
     assert snapshot(tmp_path) == before
 
 
-def test_generator_writes_the_cells_once_and_syncs_the_pair(tmp_path):
-    script = copy_notebooks(tmp_path)[0]
+@pytest.mark.parametrize("which", ["notebook", "solutions"])
+def test_generator_writes_the_cells_once_and_syncs_the_pair(tmp_path, which):
+    scripts = copy_notebooks(tmp_path)
+    script = next(s for s in scripts if (s.parent.name == "solutions") == (which == "solutions"))
     # Take the generated cells and the glossary line out, as in a notebook from before the generator.
     expected = [cell.source for cell in jupytext.read(script).cells]
     stripped = jupytext.read(script)
