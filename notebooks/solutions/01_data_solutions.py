@@ -147,7 +147,7 @@ assert summary["mean |measured - documented|"].iloc[1] < summary["mean |measured
 
 # %% [markdown]
 # **Reading it.** The errors shrink by about sqrt(10), the measured rates move towards the documented ones, and
-# the share within 2 standard errors stays in the neighbourhood of 95% (with only a few dozen canonical tags, one
+# the share within 2 standard errors should stay in the neighbourhood of 95% (with only a few dozen canonical tags, one
 # tag more or less moves it by a few percent). A positive mean z is the small upward push of the "at least one
 # tag" rule; it would need far more tracks to dominate the noise.
 #
