@@ -632,6 +632,38 @@ def audio_player(audio, sample_rate: int, autoplay: bool = False):
     return Audio(audio, rate=int(sample_rate), normalize=peak > 0, autoplay=autoplay)
 
 
+def audio_table(clips: Sequence[tuple[str, np.ndarray]], sample_rate: int, seconds: float | None = 4.0,
+                title: str | None = None):
+    """Labelled audio players in one HTML table, to listen to a list of tracks side by side.
+
+    Args:
+        clips: (label, audio) pairs; ``audio`` (n_samples,) or (channels, n_samples). The label is shown as text
+            (escaped), e.g. "neighbour 1: synth-000123 (jazz, calm)".
+        sample_rate: of every clip.
+        seconds: each clip is cut to its middle ``seconds`` (None: whole clips), which keeps the notebook small.
+        title: an optional caption.
+
+    Returns an ``IPython.display.HTML`` (plain HTML ``<audio>`` elements: it renders in JupyterLab, Colab and
+    exported pages alike; ``display()`` it).
+    """
+    from IPython.display import HTML
+
+    if not clips:
+        raise ValueError("clips is empty: pass (label, audio) pairs, e.g. [('query', corpus.audio(0))].")
+    rows = []
+    for label, audio in clips:
+        audio = _as_audio(audio)
+        if seconds is not None:
+            keep = max(1, int(seconds * sample_rate))
+            start = max(0, (audio.shape[-1] - keep) // 2)
+            audio = audio[..., start:start + keep]
+        player = audio_player(audio, sample_rate)._repr_html_()
+        rows.append(f"<tr><td style='text-align:left;padding-right:1em'>{html.escape(str(label))}</td>"
+                    f"<td>{player}</td></tr>")
+    caption = f"<caption style='text-align:left'>{html.escape(title)}</caption>" if title else ""
+    return HTML(f"<table>{caption}{''.join(rows)}</table>")
+
+
 # ---------------------------------------------------------------------------------------------- tags, tables
 
 

@@ -366,3 +366,17 @@ def test_paper_tables_plot_with_configuration_names():
     recall = views.recall_at_k_figure(results)
     assert len(recall.data) == len(results) and list(recall.data[0].x) == [1, 2, 4, 8]
     assert "classification-raw-full (paper)" in [trace.name for trace in recall.data]
+
+
+def test_audio_table_labels_cuts_and_escapes():
+    rate = 8000
+    tone = np.sin(np.arange(rate * 10) * 0.05)
+    table = views.audio_table([("query <a>", tone), ("neighbour 1", np.zeros(rate * 2))], rate, seconds=3.0,
+                              title="Neighbours & query")
+    page = table.data
+    assert page.count("<audio") == 2 and "query &lt;a&gt;" in page and "Neighbours &amp; query" in page
+    whole = views.audio_table([("query", tone)], rate, seconds=None).data
+    cut = views.audio_table([("query", tone)], rate, seconds=3.0).data
+    assert len(cut) < 0.5 * len(whole)  # 3 of 10 seconds embedded
+    with pytest.raises(ValueError, match="clips is empty"):
+        views.audio_table([], rate)
