@@ -156,6 +156,49 @@ class PaperSchedule(keras.callbacks.Callback):
             self.model.set_weights(self.best_weights)
 
 
+class EmbeddingSnapshots(keras.callbacks.Callback):
+    """Track embeddings saved as training goes: before the first epoch, then after every ``every`` epochs.
+
+    To watch a space form (norm spread, mean cosine, R@K per epoch, an animated projection). The embeddings
+    are those :func:`mdrbench.models.embed_tracks` returns (retrieval embeddings, inference mode).
+
+    Args:
+        features: the corpus's feature store.
+        track_indices: the tracks to embed (e.g. the test split), in that order.
+        excerpts_per_track: fixed excerpts averaged per track (fewer is faster).
+        every: snapshot period in epochs.
+
+    After training: ``epochs`` (list of int, 0 = the initialization) and ``embeddings`` (n_snapshots, n, D).
+    """
+
+    def __init__(self, features, track_indices, excerpts_per_track: int = 2, every: int = 1):
+        super().__init__()
+        if every < 1:
+            raise ValueError(f"every must be a positive number of epochs, got {every}.")
+        self.features, self.track_indices = features, np.asarray(track_indices, dtype=np.int64)
+        self.excerpts_per_track, self.every = int(excerpts_per_track), int(every)
+        self.epochs: list[int] = []
+        self._snapshots: list[np.ndarray] = []
+
+    def _snapshot(self, epoch: int) -> None:
+        from mdrbench.models import embed_tracks
+
+        self.epochs.append(epoch)
+        self._snapshots.append(embed_tracks(self.model, self.features, self.track_indices, self.excerpts_per_track))
+
+    def on_train_begin(self, logs=None):
+        self.epochs, self._snapshots = [], []
+        self._snapshot(0)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every == 0:
+            self._snapshot(epoch + 1)
+
+    @property
+    def embeddings(self) -> np.ndarray:
+        return np.stack(self._snapshots) if self._snapshots else np.empty((0, len(self.track_indices), 0))
+
+
 class FixedValidation(keras.callbacks.Callback):
     """The objective on fixed validation items, from one embedding pass per epoch; writes ``val_loss`` and
     ``val_mean_cosine`` into the epoch logs (place it before :class:`PaperSchedule`).

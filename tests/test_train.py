@@ -12,7 +12,7 @@ from mdrbench.configs import CONFIGS, PAPER_NAMES, Config, get_config
 from mdrbench.features import FeatureStore, FrontendSettings
 from mdrbench.models import build_model
 from mdrbench.sizes import Size
-from mdrbench.train import FixedValidation, PaperSchedule, TrainResult, load_trained, train
+from mdrbench.train import EmbeddingSnapshots, FixedValidation, PaperSchedule, TrainResult, load_trained, train
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
@@ -266,3 +266,21 @@ def test_the_triplet_model_learns_instead_of_sitting_at_the_margin():
     losses, cosines = triplet_learning_curve()
     assert losses[-1] < 0.6 * losses[0], losses
     assert cosines[-1] < 0.9, cosines
+
+
+def test_embedding_snapshots_follow_training(stand_in):
+    corpus, store = stand_in
+    size = Size(**{**TINY_SIZE.__dict__, "max_epochs": 2, "patience": 5, "steps_per_epoch": 2})
+    test_tracks = corpus.split_indices("test")
+    snapshots = EmbeddingSnapshots(store, test_tracks, excerpts_per_track=1)
+    result = train("classification-raw-full", corpus, store, size=size, seed=0, verbose=0,
+                   backbone_options=TINY_BACKBONE, callbacks=[snapshots])
+    from mdrbench.models import embed_tracks
+
+    assert snapshots.epochs == [0, 1, 2] and snapshots.embeddings.shape == (3, len(test_tracks), 256)
+    assert not np.allclose(snapshots.embeddings[0], snapshots.embeddings[-1])  # the space moved
+    # train() keeps the best epoch's weights: its snapshot is the model returned
+    np.testing.assert_allclose(snapshots.embeddings[result.best_epoch],
+                               embed_tracks(result.model, store, test_tracks, 1), atol=1e-5)
+    with pytest.raises(ValueError, match="every"):
+        EmbeddingSnapshots(store, test_tracks, every=0)
