@@ -155,6 +155,17 @@ for position in neighbours:
     print("neighbour", describe(position))
 
 # %% [markdown]
+# Listen to the query, then its neighbours in order (4 s from the middle of each). Which of the query's
+# factors do you hear again: the instrument, the tempo and feel of the genre, the mood? A neighbour that shares
+# none of the printed factors but still sounds close tells you what the complete space picked up instead.
+
+# %%
+display(views.audio_table([(f"query: {describe(query)}", corpus.audio(test[query]))]
+                          + [(f"neighbour {rank}: {describe(position)}", corpus.audio(test[position]))
+                             for rank, position in enumerate(neighbours, start=1)],
+                          corpus.sample_rate, title="proxy-norm-dis, complete space: the query and its neighbours"))
+
+# %% [markdown]
 # **Inside a sub-space**: the same query, but only the 64 instrument dimensions count. If that block holds the
 # instrument, the neighbours share the query's instrument more often, whatever their genre; the printed share
 # says how often they do here.
