@@ -89,6 +89,7 @@ mdrbench.ensure_torch_backend()  # a no-op after the import above; it keeps that
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from IPython.display import display
 from keras import ops
 from plotly.subplots import make_subplots
 from scipy.stats import spearmanr
@@ -103,6 +104,7 @@ import mdrbench.paths
 import mdrbench.report
 import mdrbench.sizes
 import mdrbench.synth
+import mdrbench.views as views
 
 SIZE = os.environ.get("MDRBENCH_SIZE", "ci")
 SEED = 0
@@ -324,6 +326,33 @@ heatmaps.update_layout(title="cosine similarity of the test tracks, sorted by ge
 heatmaps.show()
 structure = pd.DataFrame(structure_rows).T
 print(structure.round(3))
+
+# %% [markdown]
+# ### Listen: does normalization change who the neighbours are?
+#
+# The same query (the first test track) and its nearest test tracks by cosine, once in each classifier's space.
+# The search ignores the norms in both; what differs is the directions that each training produced. Listen
+# whether the neighbours share the query's genre, mood or instrument in one table more than in the other, and
+# whether the two tables name the same tracks (the overlap is printed below the tables).
+
+# %%
+QUERY, N_NEIGHBOURS = 0, 4
+neighbour_rows = {name: metrics.nearest_neighbors(embeddings[name], k=N_NEIGHBOURS)[QUERY] for name in CLASSIFIERS}
+
+
+def labelled_audio(role, row):
+    """(label, audio) of one test track for views.audio_table: role, track id and clean factors."""
+    track = test_indices[row]
+    return f"{role}: {corpus.track_ids[track]} [{', '.join(corpus.factors.iloc[track])}]", corpus.audio(track)
+
+
+for name, rows in neighbour_rows.items():
+    display(views.audio_table([labelled_audio("query", QUERY)]
+                              + [labelled_audio(f"neighbour {rank}", row) for rank, row in enumerate(rows, start=1)],
+                              corpus.sample_rate, title=f"{name}: the query and its {N_NEIGHBOURS} nearest tracks"))
+common = set(neighbour_rows[CLASSIFIERS[0]]) & set(neighbour_rows[CLASSIFIERS[1]])
+print(f"neighbours in both tables: {len(common)} of {N_NEIGHBOURS}; sharing the query's genre: " + ", ".join(
+    f"{name} {(genres[rows] == genres[QUERY]).sum()}" for name, rows in neighbour_rows.items()))
 
 # %% [markdown]
 # ## 4. Retrieval (R@K) and auto-tagging (AUC)
