@@ -314,6 +314,29 @@ print("the top proxy of each category names the clean value:")
 print(pd.DataFrame(accuracy_rows).T.round(2))
 
 # %% [markdown]
+# ### Listen: the tracks nearest a proxy
+#
+# The other direction: for one tag per category, the test tracks nearest its learned proxy p_z (cosine; for one
+# tag this is the order of the model's own tag score). If a proxy is a centre for its tag, its nearest tracks
+# should all sound like the tag, the same genre, mood, instrument or era, however much else differs between
+# them. Each label gives the track's clean factors and whether its observed tags include the tag; how many of
+# the nearest tracks truly have it is printed below.
+
+# %%
+LISTEN_TAGS, N_NEAREST = ["jazz", "calm", "piano", "80s"], 3  # one tag per category
+listen_columns = [vocabulary.index(tag) for tag in LISTEN_TAGS]
+nearest_tracks = metrics.nearest_neighbors(full_embeddings, k=N_NEAREST, queries=proxies[listen_columns])
+for tag, z, rows in zip(LISTEN_TAGS, listen_columns, nearest_tracks, strict=True):
+    display(views.audio_table(
+        [(f"{rank}: {corpus.track_ids[test_indices[row]]} [{', '.join(test_factors.loc[row, categories])}], "
+          f"tagged '{tag}': {'yes' if test_labels[row, z] else 'no'}", corpus.audio(test_indices[row]))
+         for rank, row in enumerate(rows, start=1)],
+        corpus.sample_rate, title=f"{FULL}: the {N_NEAREST} test tracks nearest the proxy of '{tag}'"))
+print(f"of the {N_NEAREST} tracks nearest each proxy, truly the tag's value (clean factor or synonym): "
+      + ", ".join(f"{tag} {clean_labels[rows, z].sum()}"
+                  for tag, z, rows in zip(LISTEN_TAGS, listen_columns, nearest_tracks, strict=True)))
+
+# %% [markdown]
 # ## 5. Proxies compared with each other
 #
 # The cosine between every pair of centred proxies, tags grouped by category. Tags that describe the same
