@@ -51,7 +51,7 @@ if "google.colab" in sys.modules:
 # You will:
 #
 # 1. see how triplets are drawn from the test tags, one set per notion (genre, mood, instrument, era, and
-#    "track": two excerpts of one track against another track), and listen to one;
+#    "track": two excerpts of one track against another track), and listen to one triplet per category;
 # 2. compute the accuracy **step by step** for one model, in the complete space and in a sub-space, and check
 #    that `mdrbench.metrics` and the benchmark's stored results give the same numbers;
 # 3. compare the eight configurations with the paper's Table 3 and with two baselines scored on the same
@@ -155,17 +155,25 @@ display(pd.DataFrame(example_rows))
 print({category: triplets.shape for category, triplets in tag_triplets.items()})
 
 # %% [markdown]
-# Listen to the first genre triplet (3 s from the middle of each track): the anchor, the positive sharing a
-# genre tag, the negative without it.
+# Listen to the first triplet of each category (3 s from the middle of each track): the anchor, the positive that
+# shares a tag of that category with it, the negative without that tag. Listen for that one category only: in the
+# genre triplet the positive may differ from the anchor in mood, instrument and era while the negative shares them,
+# which is what makes a triplet hard in the complete space and why a category's own sub-space should help. The
+# clean factors in each label show whether the tags told the truth.
 
 # %%
-listen_samples = int(LISTEN_SECONDS * corpus.sample_rate)
-for role, test_row in zip(("anchor", "positive", "negative"), tag_triplets["genre"][0], strict=True):
+def triplet_clip(role: str, test_row: int, category: str):
+    """(label, audio) of one triplet member for views.audio_table: its tags of the category, its clean factors."""
     track = test_tracks[test_row]
-    middle = max(0, len(corpus.audio(track)) // 2 - listen_samples // 2)
-    print(f"{role}: {corpus.track_ids[track]} | genre tags: {category_tags(test_row, 'genre')} | "
-          f"all tags: {', '.join(corpus.tags_of(track))}")
-    display(views.audio_player(corpus.audio(track)[middle:middle + listen_samples], corpus.sample_rate))
+    clean = "" if corpus.factors is None else f" | clean: {', '.join(corpus.factors.iloc[track])}"
+    label = f"{role}: {corpus.track_ids[track]} | {category} tags: {category_tags(test_row, category)}{clean}"
+    return label, corpus.audio(track)
+
+
+for category, triplets in tag_triplets.items():
+    display(views.audio_table([triplet_clip(role, row, category) for role, row in
+                               zip(("anchor", "positive", "negative"), triplets[0], strict=True)],
+                              corpus.sample_rate, seconds=LISTEN_SECONDS, title=f"the first {category} triplet"))
 
 # %% [markdown]
 # ## 2. Accuracy step by step, complete space and sub-space
