@@ -33,6 +33,7 @@ __all__ = [
     "COMPLETE_SPACE",
     "SubspaceExplorer",
     "TRIPLET_COLUMNS",
+    "animated_projection",
     "audio_player",
     "average_spectrum",
     "disentanglement_heatmap",
@@ -41,6 +42,7 @@ __all__ = [
     "label_colors",
     "mel_figure",
     "mel_grid",
+    "metric_curves_figure",
     "neighbors_table",
     "project",
     "recall_at_k_figure",
@@ -239,6 +241,69 @@ def subspace_grid(embeddings, labels_by_category: Mapping[str, Sequence], subspa
     figure.update_layout(title=title or f"coloured by {color_by} ({method.upper() if method == 'pca' else 't-SNE'})",
                          legend_title_text=color_by, template="plotly_white",
                          width=max(900, 260 * len(spaces)), height=340)
+    return figure
+
+
+def animated_projection(snapshots, labels, frame_names: Sequence[str] | None = None, basis: int = -1,
+                        hover: Sequence[str] | None = None, title: str | None = None,
+                        frame_duration_ms: int = 500) -> go.Figure:
+    """A 2-D PCA of the same points at successive moments, animated: one Plotly frame per snapshot, a slider and
+    a play button.
+
+    ``snapshots`` (n_frames, n_points, d), e.g. :class:`mdrbench.train.EmbeddingSnapshots`'s ``embeddings``. The
+    PCA is fitted once, on snapshot ``basis`` (default the last), every snapshot is projected on that basis, and
+    the axis ranges cover every frame: what moves between frames is the points, not the projection (a PCA refitted
+    per frame could flip or rotate its axes from one frame to the next). Coloured by ``labels`` (n_points,), one
+    trace per label value in sorted order, as :func:`embedding_scatter`; ``frame_names`` label the slider (default
+    "0", "1", ...).
+    """
+    from sklearn.decomposition import PCA
+
+    array = np.asarray(snapshots, dtype=np.float64)
+    if array.ndim != 3 or array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"snapshots must have shape (n_frames, n_points, n_dims) with at least one frame and one "
+                         f"point, got shape {array.shape}.")
+    if not np.all(np.isfinite(array)):
+        raise ValueError("snapshots contain NaN or inf; check the model output before plotting.")
+    n_frames, n_points, n_dims = array.shape
+    if not -n_frames <= basis < n_frames:
+        raise ValueError(f"basis {basis} is not a snapshot index of {n_frames} snapshots.")
+    names = [str(i) for i in range(n_frames)] if frame_names is None else [str(name) for name in frame_names]
+    if len(names) != n_frames or len(set(names)) != n_frames:
+        raise ValueError(f"frame_names must be {n_frames} distinct names (one per snapshot), got {len(names)} "
+                         f"({len(set(names))} distinct).")
+    labels = _as_labels(labels, n_points)
+    hover = _as_hover(hover, n_points)
+    n_components = min(2, n_dims, n_points)
+    points = np.zeros((n_frames, n_points, 2))
+    explained = np.zeros(2)
+    if n_points > 1:
+        pca = PCA(n_components=n_components).fit(array[basis])
+        points[:, :, :n_components] = pca.transform(array.reshape(-1, n_dims)).reshape(n_frames, n_points, -1)
+        explained[:n_components] = pca.explained_variance_ratio_
+    colors = label_colors(labels)
+    frames = [go.Frame(data=_scatter_traces(points[i], labels, colors, None, hover), name=name)
+              for i, name in enumerate(names)]
+    figure = go.Figure(data=frames[0].data, frames=frames)
+    low, high = points.min(axis=(0, 1)), points.max(axis=(0, 1))
+    pad = np.where(high > low, 0.05 * (high - low), 1.0)
+    step = {"frame": {"duration": 0, "redraw": False}, "mode": "immediate", "transition": {"duration": 0}}
+    play = {"frame": {"duration": frame_duration_ms, "redraw": False}, "fromcurrent": True,
+            "transition": {"duration": frame_duration_ms // 2}}
+    basis_name = names[basis]
+    figure.update_layout(
+        title=title, template="plotly_white", legend_title_text="label",
+        xaxis={"range": [low[0] - pad[0], high[0] + pad[0]], "autorange": False,
+               "title": f"PC 1 of snapshot {basis_name} ({explained[0]:.0%} of its variance)"},
+        yaxis={"range": [low[1] - pad[1], high[1] + pad[1]], "autorange": False,
+               "title": f"PC 2 of snapshot {basis_name} ({explained[1]:.0%})"},
+        updatemenus=[{"type": "buttons", "direction": "left", "x": 0.0, "y": -0.12, "xanchor": "left",
+                      "yanchor": "top", "pad": {"t": 30, "r": 10}, "showactive": False,
+                      "buttons": [{"label": "play", "method": "animate", "args": [None, play]},
+                                  {"label": "pause", "method": "animate", "args": [[None], step]}]}],
+        sliders=[{"active": 0, "x": 0.12, "len": 0.88, "y": -0.12, "yanchor": "top", "pad": {"t": 30},
+                  "currentvalue": {"prefix": "snapshot: "},
+                  "steps": [{"label": name, "method": "animate", "args": [[name], step]} for name in names]}])
     return figure
 
 
@@ -852,6 +917,48 @@ def training_time_figure(histories: Mapping[str, Mapping[str, Sequence[float]]],
             + "</extra>"))
     figure.update_layout(title=title, xaxis_title="cumulative training time (s)", yaxis_title="validation loss",
                          legend_title_text="model", template="plotly_white")
+    return figure
+
+
+def metric_curves_figure(curves: pd.DataFrame, x: str = "epoch", by: str = "model",
+                         columns: Sequence[str] | None = None, title: str | None = None,
+                         panels_per_row: int = 2) -> go.Figure:
+    """Metrics over training (or any ``x``): one panel per metric, one line per group (e.g. per model).
+
+    ``curves`` is a long table, one row per (group, x), e.g. columns model, epoch, "R@1", "mean cosine".
+    ``columns`` picks and orders the panels (default: every numeric column but ``x``); a group's lines share one
+    colour and one legend entry, which toggles the group in every panel. Groups may have different lengths (a
+    run that stopped earlier).
+    """
+    if not isinstance(curves, pd.DataFrame):
+        raise ValueError(f"curves must be a pandas DataFrame, got {type(curves).__name__}.")
+    _require_columns(curves, {x, by}, "curves")
+    if columns is None:
+        columns = [column for column in curves.select_dtypes("number").columns if column not in (x, by)]
+    columns = [str(column) for column in columns]
+    _require_columns(curves, set(columns), "curves")
+    if not columns:
+        raise ValueError(f"curves has no numeric column to plot besides {x!r}; columns: {list(curves.columns)}.")
+    if panels_per_row < 1:
+        raise ValueError(f"panels_per_row must be >= 1, got {panels_per_row}.")
+    n_columns = min(panels_per_row, len(columns))
+    n_rows = -(-len(columns) // n_columns)
+    groups = [str(group) for group in dict.fromkeys(curves[by])]
+    colors = label_colors(groups)
+    figure = make_subplots(rows=n_rows, cols=n_columns, subplot_titles=columns, horizontal_spacing=0.1,
+                           vertical_spacing=0.18 if n_rows > 1 else 0.1)
+    for panel, column in enumerate(columns):
+        row, col = divmod(panel, n_columns)
+        for group in groups:
+            part = curves[curves[by].astype(str) == group].sort_values(x)
+            figure.add_trace(go.Scatter(
+                x=part[x], y=part[column], mode="lines+markers", name=group, legendgroup=group,
+                showlegend=panel == 0, line={"color": colors[group]}, marker={"size": 5},
+                hovertemplate=f"{html.escape(x)} %{{x}}: %{{y:.4g}}<extra>{html.escape(group)}</extra>"),
+                row=row + 1, col=col + 1)
+        figure.update_xaxes(title_text=x, row=row + 1, col=col + 1)
+    figure.update_layout(title=title, template="plotly_white", legend_title_text=by,
+                         height=max(320, 280 * n_rows))
     return figure
 
 

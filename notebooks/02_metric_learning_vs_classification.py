@@ -67,10 +67,13 @@ if "google.colab" in sys.modules:
 #    the metric learner `triplet-norm-full` from the benchmark's stored runs;
 # 4. compare the three embeddings: norms, cosine-similarity structure, retrieval R@K and tag AUC, beside two
 #    baselines, and read the paper's normalization finding from `mdrbench.report.findings`;
-# 5. check that a normalized classifier's tag score is a similarity to the tag centre c_z.
+# 5. check that a normalized classifier's tag score is a similarity to the tag centre c_z;
+# 6. train the two classifiers again while photographing the test tracks' embeddings after every epoch, and watch
+#    the norms, the cosine structure, R@1 and a PCA of the space change as each space forms.
 #
-# **Time:** under a minute at `ci` once the benchmark's runs exist (`mdrbench bench`; otherwise the benchmark
-# cell trains them first, about 5 minutes at `ci`).
+# **Time:** about a minute at `ci` once the benchmark's runs exist (`mdrbench bench`; otherwise the benchmark
+# cell trains them first, about 5 minutes at `ci`), half of it section 7, which trains two small models. At
+# `default` section 7 alone takes about 6 minutes on 2 CPU cores.
 
 # %% [markdown]
 # ## Setup
@@ -80,6 +83,7 @@ if "google.colab" in sys.modules:
 # `full` is GPU-sized.
 
 # %%
+import dataclasses
 import os
 
 import mdrbench  # first: it sets KERAS_BACKEND=torch, which Keras reads once, at its first import
@@ -104,6 +108,7 @@ import mdrbench.paths
 import mdrbench.report
 import mdrbench.sizes
 import mdrbench.synth
+import mdrbench.train
 import mdrbench.views as views
 
 SIZE = os.environ.get("MDRBENCH_SIZE", "ci")
@@ -113,6 +118,8 @@ METRIC_LEARNER = "triplet-norm-full"  # the metric-learning reference
 KS = (1, 2, 4, 8)  # the paper's K values for R@K
 MARGIN = 0.1  # the paper's triplet margin
 TOY_BATCH, TOY_DIM = 4, 8  # the tiny batch of the step-by-step loss computations
+SNAPSHOT_EPOCHS = 12  # section 7 at ci: the epoch cap of its two training runs (the ci schedule alone allows 30)
+SNAPSHOT_EXCERPTS = 2  # section 7: fixed excerpts averaged per test track in each snapshot (fewer is faster)
 
 size = mdrbench.sizes.get_size(SIZE)
 print(size)
@@ -445,6 +452,147 @@ print("mean pairwise cosine of the test tracks (near 1: a collapsed space, where
                                    structure["mean off-diagonal cosine"].items()))
 
 # %% [markdown]
+# ## 7. Watching the two spaces form
+#
+# Sections 3 to 6 compare finished models. The claim, though, is about what training *does* to the space: section 1
+# showed that the raw classifier can lower its loss by growing ||f||, while the normalized one can only move
+# directions, and directions are all that cosine retrieval sees. So we train the two classifiers again (same
+# backbone, same seed, same batches, the one switch apart) and photograph the test tracks' embeddings before the
+# first epoch and after every epoch. `mdrbench.train.EmbeddingSnapshots` is a Keras callback that does exactly this;
+# `mdrbench.train.train` takes it in `callbacks`, and after training its `epochs` and `embeddings`
+# (snapshots x test tracks x D) hold the film.
+#
+# Each snapshot embeds `SNAPSHOT_EXCERPTS` fixed excerpts per test track (the benchmark's stored embeddings
+# average 4) and shows the weights of that epoch (the stored runs keep the best epoch's), so the last snapshot's
+# R@1 is close to section 4's but not the same number.
+#
+# **Cost.** At `ci` the `ci` schedule runs with its epoch cap lowered to `SNAPSHOT_EPOCHS` (a `dataclasses.replace`
+# of the size): about 20 to 30 s for the two models on 2 idle CPU cores. At `default` the full `default` schedule
+# runs, a few minutes per model (about 6 minutes for the two). Each run prints its epochs and seconds.
+
+# %%
+snapshot_size = dataclasses.replace(size, max_epochs=min(size.max_epochs, SNAPSHOT_EPOCHS)) if SIZE == "ci" else size
+snapshots = {}
+for name in CLASSIFIERS:
+    snapshots[name] = mdrbench.train.EmbeddingSnapshots(features, test_indices, excerpts_per_track=SNAPSHOT_EXCERPTS)
+    run = mdrbench.train.train(name, corpus, features, size=snapshot_size, seed=SEED, verbose=0,
+                               callbacks=[snapshots[name]])
+    print(f"{name:26s} {run.epochs_run} epochs (cap {snapshot_size.max_epochs}, best {run.best_epoch}, stopped by "
+          f"{run.stopped_by}) in {run.total_seconds:.0f} s: snapshots {snapshots[name].embeddings.shape}")
+
+# %% [markdown]
+# ### Norms, cosine structure and retrieval, epoch by epoch
+#
+# Four numbers per snapshot, over the test tracks:
+#
+# * **mean ||f||** and the **spread of the norms**, std/mean of ||f|| (the coefficient of variation). The normalized
+#   model's snapshots lie on the unit sphere, so they read 1 and 0 by construction: the flat reference line. A
+#   raw mean norm that climbs is section 1's reward being collected; a spread that grows means the length of f
+#   differs from track to track, information that cosine retrieval throws away.
+# * **mean pairwise cosine** (`mdrbench.train.mean_pairwise_cosine`): near 1 every track points the same way (an
+#   anisotropic, collapsed space, where retrieval rests on small differences); lower, the tracks spread over the
+#   sphere.
+# * **R@1** on the test tracks, as in section 4 (in %).
+
+# %%
+rows = []
+for name, callback in snapshots.items():
+    for epoch, vectors in zip(callback.epochs, callback.embeddings, strict=True):
+        lengths = np.linalg.norm(vectors, axis=1)
+        rows.append({"model": name, "epoch": epoch, "mean ||f||": lengths.mean(),
+                     "std/mean of ||f||": lengths.std() / lengths.mean(),
+                     "mean pairwise cosine": mdrbench.train.mean_pairwise_cosine(vectors),
+                     "R@1 (%)": 100 * metrics.recall_at_k(vectors, test_labels, ks=(1,))[1]})
+curves = pd.DataFrame(rows)
+views.metric_curves_figure(curves, title=f"the test tracks' embeddings during training ({SIZE}, seed {SEED})").show()
+print(curves.groupby("model", sort=False).nth([0, -1]).set_index(["model", "epoch"]).round(3).to_string())
+
+# %% [markdown]
+# How much of an R@1 difference is noise? Per test query, R@1 is the fraction of its tags that its nearest
+# neighbour carries; the two models answer the same queries, so the per-query difference (normalized minus raw)
+# is paired, and a Student-t interval of its mean (`mdrbench.report.t_interval`) tells whether these test tracks can
+# tell the two apart. It covers the draw of test tracks only, not the seed (one seed here): section 6's verdict,
+# over the benchmark's seeds, is the one to quote. The epoch-to-epoch jitter of R@1 is printed beside it.
+
+# %%
+test_tags = np.asarray(test_labels) != 0
+has_tags = test_tags.any(axis=1)
+
+
+def recall_at_1_per_query(vectors):
+    """R@1 of each test query that has tags: the fraction of its tags carried by its nearest neighbour."""
+    nearest = metrics.nearest_neighbors(vectors, k=1)[:, 0]
+    return (test_tags & test_tags[nearest]).sum(axis=1)[has_tags] / test_tags.sum(axis=1)[has_tags]
+
+
+final = {name: callback.embeddings[-1] for name, callback in snapshots.items()}
+per_query = {name: recall_at_1_per_query(vectors) for name, vectors in final.items()}
+for name, vectors in final.items():  # the mean over queries is recall_at_k's R@1
+    assert np.isclose(per_query[name].mean(), metrics.recall_at_k(vectors, test_labels, ks=(1,))[1])
+difference, half_width, n_queries = mdrbench.report.t_interval(100 * (per_query[norm_name] - per_query[raw_name]))
+
+by_model = {name: curve.set_index("epoch") for name, curve in curves.groupby("model", sort=False)}
+raw_curve, norm_curve = by_model[raw_name], by_model[norm_name]
+common = min(raw_curve.index.max(), norm_curve.index.max())  # the last epoch both runs reached
+raw_start, raw_end = raw_curve.iloc[0], raw_curve.iloc[-1]
+norm_start, norm_end = norm_curve.iloc[0], norm_curve.iloc[-1]
+spread = raw_curve["std/mean of ||f||"]
+print(f"raw: mean ||f|| {raw_start['mean ||f||']:.2f} at initialization, {raw_end['mean ||f||']:.2f} after epoch "
+      f"{raw_curve.index[-1]} (x{raw_end['mean ||f||'] / raw_start['mean ||f||']:.1f}); spread std/mean "
+      f"{spread.iloc[0]:.3f} -> {spread.iloc[-1]:.3f} (largest {spread.max():.3f}, epoch {spread.idxmax()}). "
+      f"Normalized: 1 and 0 throughout, by construction.")
+
+cosine_at_common = {name: curve.loc[common, "mean pairwise cosine"] for name, curve in by_model.items()}
+print(f"mean pairwise cosine at initialization: raw {raw_start['mean pairwise cosine']:.3f}, normalized "
+      f"{norm_start['mean pairwise cosine']:.3f}; at epoch {common}, the last both reached: raw "
+      f"{cosine_at_common[raw_name]:.3f}, normalized {cosine_at_common[norm_name]:.3f} (lower: "
+      f"{min(cosine_at_common, key=cosine_at_common.get)} spreads its tracks more); at each run's end: raw "
+      f"{raw_end['mean pairwise cosine']:.3f}, normalized {norm_end['mean pairwise cosine']:.3f}.")
+
+jitter = max(curve["R@1 (%)"].diff().abs().max() for curve in by_model.values())
+low, high = difference - half_width, difference + half_width
+verdict = ("the normalized classifier retrieves better on these test tracks" if low > 0 else
+           "the raw classifier retrieves better on these test tracks" if high < 0 else
+           "the interval contains 0: these test tracks cannot tell the two apart")
+print(f"R@1 (%) at initialization: raw {raw_start['R@1 (%)']:.1f}, normalized {norm_start['R@1 (%)']:.1f}; at each "
+      f"run's end: raw {raw_end['R@1 (%)']:.1f}, normalized {norm_end['R@1 (%)']:.1f} (random embeddings, the "
+      f"benchmark's mean: {table.loc['random', 'R@1']:.1f}).")
+print(f"normalized minus raw, paired over {n_queries} queries: {difference:+.1f} points of R@1, "
+      f"{int(mdrbench.report.CONFIDENCE * 100)}% interval [{low:+.1f}, {high:+.1f}]: {verdict}. "
+      f"R@1 moves by up to {jitter:.1f} points from one epoch to the next.")
+
+# %% [markdown]
+# ### The space forming, animated
+#
+# One PCA of each model's test tracks, one frame per snapshot: press *play* or drag the slider. The PCA is fitted
+# **once, on the final snapshot**, and every earlier snapshot is projected on that same basis with fixed axes
+# (`views.animated_projection`). A PCA refitted on every frame would pick new axes each time, and its axes can flip
+# sign or rotate from one frame to the next, so points would jump for reasons that belong to the projection, not to
+# the model; with a fixed basis, every motion on screen is the model's. The colour is the clean genre (the factor
+# the tags were derived from, not the noisy tags), so genre clusters forming show as colours separating. The
+# raw model's snapshots are drawn as they are, norms included: a growing norm shows as the cloud swelling from a
+# small knot to the whole frame, while the normalized model's tracks can only move over the sphere.
+
+# %%
+for name, callback in snapshots.items():
+    views.animated_projection(
+        callback.embeddings, genres, frame_names=[f"epoch {epoch}" for epoch in callback.epochs],
+        hover=[f"{corpus.track_ids[track]} ({genre})" for track, genre in zip(test_indices, genres, strict=True)],
+        title=f"{name}: the test tracks by genre, PCA fitted on the final snapshot ({SIZE})").show()
+
+# %% [markdown]
+# **Reading it.** The lines printed above say, from this run's numbers, how far the raw model's norms grew and how
+# unevenly, which model spread its tracks more over the sphere at the last epoch both reached, and whether the
+# final R@1 difference is larger than its interval. Read them against the paper's story: a raw classifier whose
+# mean ||f|| climbs while its R@1 stalls or falls is collecting section 1's reward in the length of f instead of
+# the direction; a normalized classifier has only the direction to work with.
+#
+# At `ci` these numbers are noisy: a few dozen test tracks, one seed, a dozen epochs. A change of the raw norms by
+# a large factor can be read at `ci`; whether normalization **helps retrieval** (the sign of the R@1 difference,
+# the paper's 6.1 vs 43.8) cannot: it needs `MDRBENCH_SIZE=default`, where the test set is larger and both runs
+# train to the schedule's end, and even there the seed-by-seed verdict of section 6 is the one to quote.
+
+# %% [markdown]
 # ## What we learned
 #
 # * The triplet loss and the classifier's BCE are both a few lines of `keras.ops`, and
@@ -460,6 +608,10 @@ print("mean pairwise cosine of the test tracks (near 1: a collapsed space, where
 # * Auto-tagging is a different question: the paper reports the same AUC (0.887) for both classifiers, so
 #   normalization there matters for the track-to-track geometry, not for the head's tag decisions. The
 #   AUC columns above, with their intervals, show how the two compare at this size.
+# * Watching training (section 7) separates the two effects: the raw model's norms are free and its mean ||f||
+#   moves epoch by epoch, the normalized model's are pinned at 1, and the lines printed there say whether the
+#   directions, the part retrieval uses, ended up arranged differently. A PCA fitted once, on the final snapshot,
+#   keeps the motion the model's.
 #
 # Next: `03_proxy_losses` looks at the proxies themselves: where they sit among the tracks, which tags
 # they sit near, and what the disentangled proxy loss changes.
@@ -479,7 +631,12 @@ print("mean pairwise cosine of the test tracks (near 1: a collapsed space, where
 # 3. **Normalize after training?** L2-normalize the stored test embeddings of `classification-raw-full` and
 #    recompute R@K. Before running, predict whether it changes. Then score tags with its head on the normalized
 #    embeddings (c_z · f/||f||): does the tag AUC change, and why is that different? *(Solution: exercise 3.)*
-# 4. **Open-ended: the geometry behind the normalization claim.** On every seed, compare the genre contrast and the
+# 4. **A basis per frame: predict, then run.** Section 7 fitted one PCA, on the final snapshot, and projected every
+#    snapshot on it. Train `classification-raw-full` with `EmbeddingSnapshots` as there, then fit a PCA on every
+#    snapshot separately. Before running, predict: on each snapshot, does its own PCA show more or less of that
+#    snapshot's variance than the fixed basis, and on which snapshot are the two equal? And what does refitting
+#    do to the picture from one frame to the next? *(Solution: exercise 4.)*
+# 5. **Open-ended: the geometry behind the normalization claim.** On every seed, compare the genre contrast and the
 #    mean pairwise cosine of the raw and the normalized classifier (section 3) with `mdrbench.report.compare`. What
 #    would you change, one thing at a time, to see the paper's collapse of the raw classifier (R@1 6.1)?
-#    *(Solution: exercise 4, a worked sketch.)*
+#    *(Solution: exercise 5, a worked sketch.)*

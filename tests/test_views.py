@@ -138,6 +138,45 @@ def test_subspace_grid_has_a_panel_per_space_and_one_legend(embedded):
 # ------------------------------------------------------------------------------------------------- explorer
 
 
+def test_animated_projection_fixed_basis_frames_and_controls(embedded):
+    embeddings, labels, _ = embedded
+    rng = np.random.default_rng(1)
+    start = rng.normal(size=embeddings.shape)
+    snapshots = np.stack([start + (embeddings - start) * t for t in (0.0, 0.5, 1.0)])  # a space forming
+    names = ["epoch 0", "epoch 1", "epoch 2"]
+    figure = views.animated_projection(snapshots, labels["genre"], frame_names=names, title="t")
+    assert [frame.name for frame in figure.frames] == names
+    assert all([trace.name for trace in frame.data] == ["folk", "jazz", "pop", "rock"] for frame in figure.frames)
+    assert [step.label for step in figure.layout.sliders[0].steps] == names
+    assert [button.label for button in figure.layout.updatemenus[0].buttons] == ["play", "pause"]
+    # one PCA, fitted on the last snapshot: the last frame is that snapshot's own PCA, the first is projected on it
+    pca = PCA(n_components=2).fit(snapshots[-1])
+    for frame, snapshot in ((figure.frames[-1], snapshots[-1]), (figure.frames[0], snapshots[0])):
+        expected = pca.transform(snapshot)
+        for trace in frame.data:
+            np.testing.assert_allclose(np.c_[trace.x, trace.y], expected[np.asarray(trace.customdata)], atol=1e-9)
+    # fixed axis ranges that cover every frame
+    every_x = np.concatenate([np.asarray(trace.x, dtype=float) for frame in figure.frames for trace in frame.data])
+    low, high = figure.layout.xaxis.range
+    assert figure.layout.xaxis.autorange is False and low < every_x.min() and high > every_x.max()
+    first_basis = views.animated_projection(snapshots, labels["genre"], basis=0)
+    np.testing.assert_allclose(np.c_[first_basis.frames[0].data[0].x, first_basis.frames[0].data[0].y],
+                               PCA(n_components=2).fit_transform(snapshots[0])[labels["genre"] == "folk"], atol=1e-9)
+    assert [frame.name for frame in first_basis.frames] == ["0", "1", "2"]
+
+
+def test_animated_projection_rejects_bad_input(embedded):
+    embeddings, labels, _ = embedded
+    with pytest.raises(ValueError, match="n_frames, n_points, n_dims"):
+        views.animated_projection(embeddings, labels["genre"])
+    with pytest.raises(ValueError, match="one per snapshot"):
+        views.animated_projection(embeddings[None], labels["genre"], frame_names=["a", "b"])
+    with pytest.raises(ValueError, match="basis 3"):
+        views.animated_projection(embeddings[None], labels["genre"], basis=3)
+    with pytest.raises(ValueError, match="one entry per point"):
+        views.animated_projection(embeddings[None], labels["genre"][:5])
+
+
 def test_explorer_constructs_headless_and_updates_the_figure(embedded):
     embeddings, labels, tags = embedded
     clips = {}
@@ -306,6 +345,25 @@ def test_training_time_figure_cumulative_time():
         views.training_time_figure({"bad": {"epoch_seconds": [1.0], "val_loss": [1.0, 2.0]}})
     with pytest.raises(ValueError, match="val_loss"):
         views.training_time_figure({"bad": {"epoch_seconds": [1.0]}})
+
+
+def test_metric_curves_figure_panel_per_metric_line_per_group():
+    curves = pd.DataFrame({"model": ["raw"] * 3 + ["norm"] * 2, "epoch": [2, 0, 1, 0, 1],
+                           "R@1": [0.3, 0.1, 0.2, 0.1, 0.4], "mean cosine": [0.5, 0.9, 0.7, 0.9, 0.6],
+                           "note": ["a"] * 5})
+    norms = curves.assign(norm=[3.0, 1.0, 2.0, 1.0, 1.0])
+    figure = views.metric_curves_figure(curves, title="t")
+    assert [annotation.text for annotation in figure.layout.annotations] == ["R@1", "mean cosine"]
+    assert [(trace.name, bool(trace.showlegend)) for trace in figure.data] == [
+        ("raw", True), ("norm", True), ("raw", False), ("norm", False)]
+    assert list(figure.data[0].x) == [0, 1, 2] and list(figure.data[0].y) == [0.1, 0.2, 0.3]  # sorted by epoch
+    assert figure.data[0].line.color == figure.data[2].line.color != figure.data[1].line.color
+    grid = views.metric_curves_figure(norms, columns=["mean cosine", "R@1", "norm"], panels_per_row=2)
+    assert len(grid.data) == 6 and grid.data[4].xaxis == "x3"  # a third panel on a second row
+    with pytest.raises(ValueError, match="lacks column"):
+        views.metric_curves_figure(curves, columns=["R@8"])
+    with pytest.raises(ValueError, match="lacks column"):
+        views.metric_curves_figure(curves, by="config")
 
 
 def test_disentanglement_heatmap_cells():
