@@ -1,21 +1,25 @@
 """Write the README's results section from a finished benchmark: every number read from the runs, none typed.
 
-    python docs/readme_results.py [--size default] [--wall-minutes M --load L] [--check]
+    python docs/readme_results.py [--size default] [--measured "TEXT"] [--check]
 
 Replaces what lies between the `<!-- results:begin -->` and `<!-- results:end -->` markers of README.md
 with the tables (mean ± 95% interval over seeds, the paper in brackets, the two baselines), the cost of
-training, which configurations beat the mel-statistics baseline, and `mdrbench.report.findings`. The wall
-time and load of the run are measured outside the benchmark (e.g. `/usr/bin/time` and /proc/loadavg) and
-passed in. `--check` only reports whether the README is current.
+training, which configurations beat the mel-statistics baseline, and `mdrbench.report.findings`. Run times
+come from the runs' result.json; what was measured outside the benchmark (a command's wall time under
+`/usr/bin/time`, the load from /proc/loadavg) is passed in with --measured. `--check` only reports whether
+the README is current.
 """
 
 import argparse
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 import mdrbench  # noqa: F401  (sets the Keras backend)
 import mdrbench.paths
 from mdrbench import report
+from mdrbench.results import scan_results
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
@@ -36,7 +40,7 @@ def above_baseline(results, baseline: str = "mel-statistics") -> list[str]:
     return lines
 
 
-def results_section(folder: Path, wall_minutes: float | None, load: str | None) -> str:
+def results_section(folder: Path, measured: str | None = None) -> str:
     results = report.collect_results(folder)
     models = results[(results["kind"] == "model") & results["same_as"].isna()]
     if not len(models):
@@ -54,10 +58,14 @@ def results_section(folder: Path, wall_minutes: float | None, load: str | None) 
              f"Schedule: Adam, lr / 5 after {budget.get('patience')} stalled epochs, at most "
              f"{budget.get('max_lr_reductions')} reductions, then stop (cap {budget.get('max_epochs')} epochs, never "
              f"reached when every run says `schedule`)."]
-    if wall_minutes is not None:
-        lines[-1] += (f" Wall time of the whole job (corpus, features, baselines, {len(models)} runs, evaluation, "
-                      f"timing, report): {wall_minutes:.0f} minutes on this project's 2-core CPU machine"
-                      + (f", load average {load}" if load else "") + ".")
+    runs, _ = scan_results(folder)
+    minutes = pd.Series({result["seed"]: 0.0 for result in runs})
+    for result in runs:
+        minutes[result["seed"]] += result.get("wall_seconds", float("nan")) / 60
+    lines[-1] += (" Training and evaluation, per seed (the sum of its runs' wall time): "
+                  + ", ".join(f"seed {seed} {value:.0f} min" for seed, value in minutes.sort_index().items()) + ".")
+    if measured:
+        lines[-1] += f" {measured}"
     lines += ["", "Ours: mean ± half-width of the 95% Student-t interval over seeds; the paper's value (MSD, "
               "201,680 training tracks) in brackets; R@K in percent. `random` and `mel-statistics` are baselines "
               "on the same test set and triplets.", ""]
@@ -111,11 +119,11 @@ def probe_sentence(folder: Path, config: str = "proxy-norm-dis", seed: int = 0) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="default")
-    parser.add_argument("--wall-minutes", type=float)
-    parser.add_argument("--load", help="the machine's load average during the run, as measured")
+    parser.add_argument("--measured", help="what was measured outside the benchmark (wall time of the command, "
+                        "the machine's load), appended as written")
     parser.add_argument("--check", action="store_true")
     arguments = parser.parse_args()
-    section = results_section(mdrbench.paths.results_dir(arguments.size), arguments.wall_minutes, arguments.load)
+    section = results_section(mdrbench.paths.results_dir(arguments.size), arguments.measured)
     text = README.read_text()
     if BEGIN not in text or END not in text:
         raise SystemExit(f"README.md has no {BEGIN} ... {END} markers; add them around the results section.")
