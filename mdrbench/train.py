@@ -156,6 +156,37 @@ class PaperSchedule(keras.callbacks.Callback):
             self.model.set_weights(self.best_weights)
 
 
+def toy_schedule_run(patience: int, max_reductions: int, min_delta: float = 1e-3, max_epochs: int = 400,
+                     seed: int = 0, learning_rate: float = 0.005) -> tuple[list[dict], PaperSchedule]:
+    """:class:`PaperSchedule` driving a toy learner instead of a network, to watch the rule at work in seconds.
+
+    Each epoch the toy's validation loss moves 20% of the way towards a floor that is higher when the learning
+    rate is large (big steps bounce around the minimum), plus Gaussian noise (sd 0.004, seeded): every reduction
+    lowers the floor, so the loss drops again after each one, until the stall after the last reduction stops it.
+
+    Returns (one dict per epoch run with ``epoch``, ``val_loss`` and ``lr``, the schedule after the run: its
+    ``best_epoch``, ``reductions`` and ``stopped_by``).
+    """
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])  # only carries the optimizer
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate))
+    schedule = PaperSchedule(patience=patience, max_reductions=max_reductions, min_delta=min_delta,
+                             restore_best_weights=False)
+    schedule.set_model(model)
+    schedule.on_train_begin()
+    rng = np.random.default_rng(seed)
+    loss, history = 1.0, []
+    for epoch in range(max_epochs):
+        current_rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+        floor = 0.2 + 40 * current_rate  # the toy's loss floor at this step size
+        loss = floor + 0.8 * (loss - floor) + rng.normal(0, 0.004)
+        history.append({"epoch": epoch + 1, "val_loss": loss, "lr": current_rate})
+        schedule.on_epoch_end(epoch, {"loss": loss, "val_loss": loss})
+        if model.stop_training:
+            break
+    schedule.on_train_end()
+    return history, schedule
+
+
 class EmbeddingSnapshots(keras.callbacks.Callback):
     """Track embeddings saved as training goes: before the first epoch, then after every ``every`` epochs.
 

@@ -158,28 +158,15 @@ print(f"B: (60 x 25 s) / (40 x 10 s) = {60 * 25 / (40 * 10):.2f}")
 # why the run ended in `stopped_by`: `"schedule"` (the rule ended it: converged), `"cap"` (the size's safety
 # cap on epochs came first) or `"nan"`. Only runs stopped by the schedule feed a finding.
 #
-# To watch the rule at work without training a network, we drive the callback with a **toy learner**: each epoch
-# its validation loss moves 20% of the way towards a floor that is higher when the learning rate is large (big
-# steps bounce around the minimum), plus noise. Every reduction lowers the floor, so the loss drops again after
-# each one, until the stall after the last reduction ends the run.
+# To watch the rule at work without training a network, `mdrbench.train.toy_schedule_run` drives the callback
+# with a **toy learner**: each epoch its validation loss moves 20% of the way towards a floor that is higher when
+# the learning rate is large (big steps bounce around the minimum), plus noise. Every reduction lowers the floor,
+# so the loss drops again after each one, until the stall after the last reduction ends the run.
 
 # %%
-toy_model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])  # only carries the optimizer
-toy_model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.005))
-schedule = mdrbench.train.PaperSchedule(patience=SCHEDULE_PATIENCE, max_reductions=SCHEDULE_REDUCTIONS,
-                                        min_delta=size.min_delta, restore_best_weights=False)
-schedule.set_model(toy_model)
-schedule.on_train_begin()
-toy_rng = np.random.default_rng(SEED)
-toy_loss, toy_history = 1.0, []
-for epoch in range(SCHEDULE_EPOCHS):
-    learning_rate = float(keras.ops.convert_to_numpy(toy_model.optimizer.learning_rate))
-    floor = 0.2 + 40 * learning_rate  # the toy's loss floor at this step size
-    toy_loss = floor + 0.8 * (toy_loss - floor) + toy_rng.normal(0, 0.004)
-    toy_history.append({"epoch": epoch + 1, "val_loss": toy_loss, "lr": learning_rate})
-    schedule.on_epoch_end(epoch, {"loss": toy_loss, "val_loss": toy_loss})
-    if toy_model.stop_training:
-        break
+toy_history, schedule = mdrbench.train.toy_schedule_run(SCHEDULE_PATIENCE, SCHEDULE_REDUCTIONS,
+                                                        min_delta=size.min_delta, max_epochs=SCHEDULE_EPOCHS,
+                                                        seed=SEED)
 toy_history = pd.DataFrame(toy_history)
 print(f"ran {len(toy_history)} epochs, {schedule.reductions} reductions; best epoch (= epochs to convergence) "
       f"{schedule.best_epoch}; stopped_by: {schedule.stopped_by!r}")

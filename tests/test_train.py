@@ -12,7 +12,8 @@ from mdrbench.configs import CONFIGS, PAPER_NAMES, Config, get_config
 from mdrbench.features import FeatureStore, FrontendSettings
 from mdrbench.models import build_model
 from mdrbench.sizes import Size
-from mdrbench.train import EmbeddingSnapshots, FixedValidation, PaperSchedule, TrainResult, load_trained, train
+from mdrbench.train import (EmbeddingSnapshots, FixedValidation, PaperSchedule, TrainResult, load_trained,
+                            toy_schedule_run, train)
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
@@ -284,3 +285,13 @@ def test_embedding_snapshots_follow_training(stand_in):
                                embed_tracks(result.model, store, test_tracks, 1), atol=1e-5)
     with pytest.raises(ValueError, match="every"):
         EmbeddingSnapshots(store, test_tracks, every=0)
+
+
+def test_toy_schedule_run_shows_the_rule():
+    history, schedule = toy_schedule_run(patience=2, max_reductions=3, seed=0)
+    assert schedule.stopped_by == "schedule" and schedule.reductions == 3
+    rates = [row["lr"] for row in history]
+    assert rates[0] == pytest.approx(0.005) and rates[-1] == pytest.approx(0.005 * 0.2**3, rel=1e-5)
+    assert len(history) > schedule.best_epoch  # the last stalls come after the best epoch
+    again, _ = toy_schedule_run(patience=2, max_reductions=3, seed=0)
+    assert again == history  # seeded

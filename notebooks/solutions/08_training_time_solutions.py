@@ -61,7 +61,6 @@ mdrbench.ensure_torch_backend()
 
 import json
 
-import keras
 import numpy as np
 import pandas as pd
 
@@ -121,23 +120,10 @@ assert np.isclose(faster_c["A"], totals["A"] / (5 * seconds["C"]))
 
 # %%
 def run_schedule(patience: int, max_reductions: int, max_epochs: int = 400) -> dict:
-    """The notebook's toy learner driven by mdrbench.train.PaperSchedule; the same noise for every setting."""
-    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])  # only carries the optimizer
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.005))
-    schedule = mdrbench.train.PaperSchedule(patience=patience, max_reductions=max_reductions,
-                                            min_delta=size.min_delta, restore_best_weights=False)
-    schedule.set_model(model)
-    schedule.on_train_begin()
-    rng = np.random.default_rng(SEED)
-    loss, losses = 1.0, []
-    for epoch in range(max_epochs):
-        learning_rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-        floor = 0.2 + 40 * learning_rate
-        loss = floor + 0.8 * (loss - floor) + rng.normal(0, 0.004)
-        losses.append(loss)
-        schedule.on_epoch_end(epoch, {"loss": loss, "val_loss": loss})
-        if model.stop_training:
-            break
+    """The notebook's toy learner (mdrbench.train.toy_schedule_run); the same noise for every setting."""
+    history, schedule = mdrbench.train.toy_schedule_run(patience, max_reductions, min_delta=size.min_delta,
+                                                        max_epochs=max_epochs, seed=SEED)
+    losses = [row["val_loss"] for row in history]
     return {"epochs run": len(losses), "best epoch": schedule.best_epoch, "best loss": min(losses),
             "reductions": schedule.reductions, "stopped by": schedule.stopped_by}
 
