@@ -25,6 +25,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import require_program
 
 pytestmark = pytest.mark.slow
 
@@ -39,17 +40,6 @@ EXPECTED = {
 OFFLINE_BADGES = ("https://colab.research.google.com/assets/", "https://mybinder.org/badge")
 RUN_SECONDS = 600  # per notebook, at the ci size
 SCREENSHOT = os.environ.get("MDRBENCH_BROWSER_SCREENSHOTS")  # a folder: save what each notebook looked like
-
-
-def require(binary_names: tuple[str, ...], what: str) -> str:
-    for name in binary_names:
-        path = shutil.which(name)
-        if path:
-            return path
-    reason = f"{what} not installed: apt-get install -y chromium chromium-driver"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true, so this may not skip)")
-    pytest.skip(reason)
 
 
 def free_port() -> int:
@@ -104,8 +94,8 @@ def lab(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    require(("chromium", "chromium-browser"), "Chromium")
-    driver_path = require(("chromedriver",), "chromium-driver")
+    require_program(("chromium", "chromium-browser"), "Chromium")
+    driver_path = require_program(("chromedriver",), "chromium-driver")
     os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not try to download anything
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service

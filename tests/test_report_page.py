@@ -6,9 +6,7 @@ The browser test skips where Chromium is missing, except under CI=true, where it
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
@@ -17,6 +15,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
+from conftest import require_program
 
 from mdrbench.htmlpage import html_figure, html_findings, html_markdown, html_page, html_table
 
@@ -83,14 +82,7 @@ def test_markdown_subset():
 
 
 def chromium_binary() -> str:
-    """Chromium's path; skips when it is missing, but fails under CI=true (CI installs it)."""
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    if binary is None:
-        reason = "Chromium not installed: apt-get install -y chromium chromium-driver"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason} (CI=true, so this may not skip)")
-        pytest.skip(reason)
-    return binary
+    return require_program(("chromium", "chromium-browser"), "Chromium")
 
 
 def run_chromium(page: Path, profile: Path, *extra: str) -> str:
