@@ -177,7 +177,7 @@ def run_benchmark(size: str | Size = "default", configs: str | list[str] = "all"
     if corpus is None:
         from mdrbench.synth import ensure_corpus
 
-        corpus = ensure_corpus(size.name, seed=corpus_seed, progress=progress)
+        corpus = ensure_corpus(size, seed=corpus_seed, progress=progress)
     features = compute_features(corpus, FRONTENDS[size.frontend], progress=progress)
     manifest = {"size": size.name, "corpus": corpus.name, "corpus_fingerprint": corpus.fingerprint(),
                 "frontend": size.frontend, "budget": asdict(size), "result_version": RESULT_VERSION}

@@ -18,7 +18,8 @@ from mdrbench.synth.generate import (
     synthesize,
 )
 from mdrbench.synth.render import render_track
-from mdrbench.synth.tags import SYNONYMS, draw_tags, keep_rates, synth_vocabulary
+from mdrbench.synth.tags import SYNONYMS, clean_tag_matrix, draw_tags, keep_rates, synth_vocabulary
 
-__all__ = ["FACTORS", "SYNONYMS", "corpus_name", "default_root", "draw_factors", "draw_splits", "draw_tags",
-           "ensure_corpus", "generator_settings", "keep_rates", "render_track", "synth_vocabulary", "synthesize"]
+__all__ = ["FACTORS", "SYNONYMS", "clean_tag_matrix", "corpus_name", "default_root", "draw_factors", "draw_splits",
+           "draw_tags", "ensure_corpus", "generator_settings", "keep_rates", "render_track", "synth_vocabulary",
+           "synthesize"]

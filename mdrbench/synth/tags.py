@@ -97,3 +97,15 @@ def draw_tags(factors: pd.DataFrame, seed: int = 0) -> tuple[TagVocabulary, np.n
     for row, pick in zip(empty, chosen, strict=True):
         observed[row, lookup[factors[categories[pick]].iloc[row]]] = True
     return vocabulary, observed.astype(np.uint8)
+
+
+def clean_tag_matrix(factors: pd.DataFrame, vocabulary: TagVocabulary) -> np.ndarray:
+    """The noise-free tags: (n_tracks, n_tags) bool, True where a tag names the track's factor value.
+
+    A synonym is true wherever its canonical tag is ("hip hop" wherever "hip-hop"). ``factors`` has one
+    column per category (``corpus.factors``); rows follow it. This is the truth the observed tags are drawn
+    from, so it is what an oracle tagger would output.
+    """
+    columns = [factors[category].to_numpy() == SYNONYMS.get(tag, tag)
+               for tag, category in zip(vocabulary.tags, vocabulary.categories, strict=True)]
+    return np.stack(columns, axis=1) if columns else np.zeros((len(factors), 0), dtype=bool)

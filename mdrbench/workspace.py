@@ -1,0 +1,169 @@
+"""A notebook's world in one call: the size, the corpus, its features and the benchmark's stored runs.
+
+Every notebook starts the same way: pick the size (``$MDRBENCH_SIZE``, ``ci`` by default in a notebook), load
+or generate the synthetic corpus of that size, load or compute its log-mels, and read the benchmark's
+finished runs (training whatever is missing, once, for every notebook after it). :func:`open_workspace`
+does all of that and says in one paragraph what the numbers below rest on::
+
+    workspace = open_workspace()
+    run = workspace.run("proxy-norm-dis")          # seed 0's stored test embeddings, tag scores, model
+    workspace.test_labels.shape                    # (n_test, n_tags), the observed (noisy) tags
+
+The workspace only reads: it never writes outside the benchmark's own results folder.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mdrbench.bench import run_benchmark
+from mdrbench.corpus import CATEGORIES, Corpus
+from mdrbench.features import FRONTENDS, FeatureStore, compute_features
+from mdrbench.paths import results_dir
+from mdrbench.results import Run, load_run
+from mdrbench.sizes import SIZE_ENV, Size, get_size
+from mdrbench.subspaces import subspace_slices
+from mdrbench.synth import clean_tag_matrix, ensure_corpus
+
+NOTEBOOK_SIZE = "ci"  # a notebook opened without $MDRBENCH_SIZE runs at ci: seconds, not hours
+CI_CAVEAT = ("ci is a tiny corpus with few seeds: its numbers are noisy and demonstrate the method, they do not "
+             "replicate the paper. A comparison left 'undetermined' here needs MDRBENCH_SIZE=default.")
+
+
+@dataclass
+class Workspace:
+    """The size, corpus, features and stored benchmark runs a notebook works on.
+
+    Attributes:
+        size: the :class:`~mdrbench.sizes.Size` (corpus, budget, seeds).
+        corpus: the synthetic corpus of that size (:class:`~mdrbench.corpus.Corpus`).
+        features: its cached log-mels (:class:`~mdrbench.features.FeatureStore`).
+        results_folder: the benchmark's results folder for the size, shared by all notebooks.
+        results: one row per finished run and baseline (:func:`mdrbench.bench.run_benchmark`), or None when the
+            workspace was opened with ``runs=False``.
+    """
+
+    size: Size
+    corpus: Corpus
+    features: FeatureStore
+    results_folder: Path
+    results: pd.DataFrame | None = None
+    _runs: dict = field(default_factory=dict, repr=False)
+
+    # --- the corpus, split and labelled -------------------------------------------------------------------
+    @cached_property
+    def train_tracks(self) -> np.ndarray:
+        """Corpus row indices of the training split, (n_train,)."""
+        return self.corpus.split_indices("train")
+
+    @cached_property
+    def test_tracks(self) -> np.ndarray:
+        """Corpus row indices of the test split, (n_test,): row i of every stored test array is track i here."""
+        return self.corpus.split_indices("test")
+
+    @property
+    def tag_names(self) -> list[str]:
+        return list(self.corpus.vocabulary.tags)
+
+    @property
+    def tag_categories(self) -> np.ndarray:
+        """The category of each tag, (n_tags,)."""
+        return np.asarray(self.corpus.vocabulary.categories)
+
+    @cached_property
+    def test_labels(self) -> np.ndarray:
+        """The observed (noisy, Last.fm-like) tags of the test tracks, (n_test, n_tags) bool."""
+        return self.corpus.tags[self.test_tracks].astype(bool)
+
+    @cached_property
+    def test_factors(self) -> pd.DataFrame:
+        """The clean factors (genre, mood, instrument, era) of the test tracks, one row per test track."""
+        return self.corpus.factors.iloc[self.test_tracks].reset_index(drop=True)[list(CATEGORIES)]
+
+    @cached_property
+    def clean_tags(self) -> np.ndarray:
+        """The noise-free tags of every track, (n_tracks, n_tags) bool (:func:`mdrbench.synth.clean_tag_matrix`)."""
+        return clean_tag_matrix(self.corpus.factors, self.corpus.vocabulary)
+
+    def subspaces(self, dimensions: int = 256) -> dict[str, slice]:
+        """The four fixed sub-spaces (genre, mood, instrument, era) of an embedding of ``dimensions``."""
+        return subspace_slices(dimensions)
+
+    # --- the stored runs ----------------------------------------------------------------------------------
+    @property
+    def seeds(self) -> list[int]:
+        """The seeds with finished runs, sorted."""
+        models = self._models()
+        return sorted(int(seed) for seed in models["seed"].unique())
+
+    def run(self, config: str, seed: int = 0) -> Run:
+        """One finished run (metrics, history, test arrays, model), checked to follow this corpus's test split."""
+        key = (config, seed)
+        if key not in self._runs:
+            run = load_run(self.results_folder, config, seed)
+            if not np.array_equal(run.test_track_ids, self.corpus.track_ids[self.test_tracks]):
+                raise ValueError(f"the stored run {run.folder} was made on another corpus than {self.corpus.root}: "
+                                 f"delete {self.results_folder} and open the workspace again to retrain it.")
+            self._runs[key] = run
+        return self._runs[key]
+
+    def runs(self, config: str) -> list[Run]:
+        """The finished runs of one configuration, one per seed."""
+        return [self.run(config, seed) for seed in self.seeds]
+
+    def _models(self) -> pd.DataFrame:
+        if self.results is None:
+            raise ValueError("this workspace was opened with runs=False; open_workspace(runs=True) reads the runs.")
+        return self.results[self.results["kind"] == "model"]
+
+    # --- what the numbers rest on -------------------------------------------------------------------------
+    def summary(self) -> str:
+        """A paragraph: the size, the corpus, and (with runs) how many seeds and how the runs stopped."""
+        lines = [f"size {self.size.name}: {self.corpus}"]
+        if self.results is not None:
+            models = self._models().drop_duplicates(["config", "seed"])
+            stopped = models["stopped_by"].value_counts().to_dict() if "stopped_by" in models else {}
+            lines.append(f"stored runs in {self.results_folder}: {models['config'].nunique()} configurations, "
+                         f"seeds {self.seeds}; runs by how they stopped: {stopped}")
+            unconverged = sum(count for how, count in stopped.items() if how != "schedule")
+            if unconverged:
+                lines.append(f"{unconverged} runs did not stop by their learning-rate schedule (not converged): "
+                             "their numbers feed no finding.")
+        if self.size.name == "ci":
+            lines.append(CI_CAVEAT)
+        return "\n".join(lines)
+
+
+def open_workspace(size: str | Size | None = None, runs: bool | list[str] = True, seeds: int | list[int] | None = None,
+                   progress: bool = False) -> Workspace:
+    """Open (building what is missing) the corpus, features and benchmark runs of one size, and print a summary.
+
+    Args:
+        size: a size name or Size; default ``$MDRBENCH_SIZE``, else ``ci``.
+        runs: True reads every configuration's runs, a list reads those configurations only, False none.
+            Runs that are missing are trained first by :func:`mdrbench.bench.run_benchmark`, which resumes:
+            the first notebook to need them trains them (about 5 minutes at ci on 2 cores), later ones load.
+        seeds: the seeds to read (a count or a list); default the size's.
+        progress: show progress bars while generating, extracting or training.
+
+    Returns a :class:`Workspace`.
+    """
+    if not isinstance(size, Size):
+        size = get_size(size or os.environ.get(SIZE_ENV) or NOTEBOOK_SIZE)
+    corpus = ensure_corpus(size, progress=progress)
+    features = compute_features(corpus, FRONTENDS[size.frontend], progress=progress)
+    folder = results_dir(size.name)
+    results = None
+    if runs:
+        configs = "all" if runs is True else list(runs)
+        results = run_benchmark(size=size, configs=configs, seeds=seeds, out_dir=folder, corpus=corpus,
+                                progress=progress, verbose=0)
+    workspace = Workspace(size, corpus, features, folder, results)
+    print(workspace.summary())
+    return workspace
