@@ -67,6 +67,21 @@ def _inverse_norms(array: np.ndarray) -> np.ndarray:
     return inverse.astype(np.float32)
 
 
+def unit_rows(embeddings) -> np.ndarray:
+    """Each row divided by its L2 norm, (n, d) float32; a zero row stays zero.
+
+    The dot product of two unit rows is their cosine similarity: ``unit_rows(a) @ unit_rows(b).T``.
+    """
+    array = _as_embeddings(embeddings)
+    return array * _inverse_norms(array)[:, None]
+
+
+def cosine_matrix(embeddings) -> np.ndarray:
+    """Cosine similarity of every pair of rows, (n, n) float32 (0 for a zero row)."""
+    unit = unit_rows(embeddings)
+    return unit @ unit.T
+
+
 def _cosine_block(queries, query_inverse_norms, database, database_inverse_norms) -> np.ndarray:
     """Cosine similarity (n_queries, n_database), scaled after the dot product (see the module docstring).
 

@@ -979,6 +979,79 @@ def disentanglement_heatmap(matrix: pd.DataFrame, title: str | None = None, valu
     return figure
 
 
+def cosine_heatmaps(embeddings_by_name: Mapping[str, np.ndarray], order=None, labels: Sequence[str] | None = None,
+                    groups: Sequence | None = None, title: str | None = None, height: int = 340) -> go.Figure:
+    """One cosine-similarity heatmap per embedding set, side by side, on a shared -1..1 scale.
+
+    Args:
+        embeddings_by_name: name -> (n, d) vectors (tracks, proxies...), the same n rows in each.
+        order: a permutation of the n rows (e.g. sorted by genre), so that groups show as diagonal blocks.
+        labels: (n,) tick labels, in the original row order; None hides the ticks.
+        groups: (n,) group of each row, in the original row order: a line is drawn where the group changes
+            along ``order``.
+    """
+    from mdrbench.metrics import cosine_matrix
+
+    if not embeddings_by_name:
+        raise ValueError("embeddings_by_name is empty: pass at least one name -> (n, d) array.")
+    matrices = {name: cosine_matrix(vectors) for name, vectors in embeddings_by_name.items()}
+    n_rows = len(next(iter(matrices.values())))
+    order = np.arange(n_rows) if order is None else np.asarray(order)
+    if sorted(order.tolist()) != list(range(n_rows)) or any(len(m) != n_rows for m in matrices.values()):
+        raise ValueError(f"every embedding set needs the same {n_rows} rows and order must be a permutation of them.")
+    ticks = None if labels is None else [str(labels[i]) for i in order]
+    figure = make_subplots(rows=1, cols=len(matrices), subplot_titles=list(matrices), horizontal_spacing=0.04)
+    for column, matrix in enumerate(matrices.values(), start=1):
+        figure.add_trace(go.Heatmap(z=matrix[order][:, order], x=ticks, y=ticks, zmin=-1, zmax=1, colorscale="RdBu_r",
+                                    showscale=column == len(matrices),
+                                    hovertemplate="cos %{z:.2f}<extra></extra>"), row=1, col=column)
+    if groups is not None:
+        ordered = np.asarray(groups)[order]
+        for boundary in np.flatnonzero(ordered[1:] != ordered[:-1]) + 0.5:
+            figure.add_hline(y=boundary, line_color="black", line_width=1)
+            figure.add_vline(x=boundary, line_color="black", line_width=1)
+    figure.update_xaxes(showticklabels=ticks is not None)
+    figure.update_yaxes(showticklabels=ticks is not None, autorange="reversed")
+    figure.update_layout(title=title, template="plotly_white", height=height,
+                         width=max(420, 330 * len(matrices)) if ticks is None else None)
+    return figure
+
+
+def roc_figure(labels, scores, title: str | None = None) -> go.Figure:
+    """One tag's scores two ways: positives vs negatives as points (left), and the ROC curve (right).
+
+    ROC-AUC is the chance that a random positive scores above a random negative (left), and also the area
+    under the ROC curve (right); the legend gives that area (scikit-learn's ``roc_auc_score``).
+
+    Args:
+        labels: (n,) bool, whether each track carries the tag.
+        scores: (n,) the tag's score per track (a logit, a cosine: only the order matters).
+    """
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    labels, scores = np.asarray(labels, dtype=bool), np.asarray(scores, dtype=float)
+    if labels.shape != scores.shape or labels.ndim != 1:
+        raise ValueError(f"labels and scores must be two (n,) arrays of one length; got {labels.shape} and "
+                         f"{scores.shape}.")
+    if labels.all() or not labels.any():
+        raise ValueError("ROC needs at least one positive and one negative track; this tag has "
+                         f"{int(labels.sum())} positives of {len(labels)}. Pick a tag present in some tracks only.")
+    false_positive_rate, true_positive_rate, _ = roc_curve(labels, scores)
+    figure = go.Figure()
+    for name, values, color in (("negatives", scores[~labels], "#999999"), ("positives", scores[labels], "#d62728")):
+        figure.add_trace(go.Box(y=values, name=name, boxpoints="all", jitter=0.4, pointpos=0, marker_color=color,
+                                xaxis="x", yaxis="y"))
+    figure.add_trace(go.Scatter(x=false_positive_rate, y=true_positive_rate, mode="lines", fill="tozeroy",
+                                name=f"ROC (area {roc_auc_score(labels, scores):.3f})",
+                                line={"shape": "hv", "color": "#1f77b4"}, xaxis="x2", yaxis="y2"))
+    figure.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance",
+                                line={"dash": "dash", "color": "#888"}, xaxis="x2", yaxis="y2"))
+    figure.update_layout(title=title, template="plotly_white", height=380, xaxis={"domain": [0, 0.4]},
+                         yaxis={"title": "tag score"}, xaxis2={"domain": [0.55, 1], "title": "false-positive rate"},
+                         yaxis2={"anchor": "x2", "title": "true-positive rate", "range": [0, 1.02]})
+    return figure
+
+
 def neighbors_table(query_index: int, neighbor_indices, track_ids: Sequence[str],
                     tags_per_track: Sequence[Sequence[str]], similarities) -> pd.DataFrame:
     """The k retrieved neighbours of one query as a table: rank, index, track_id, similarity, tags, shared_tags.

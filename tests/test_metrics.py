@@ -392,3 +392,15 @@ def test_disentanglement_matrix_is_near_diagonal_for_a_disentangled_embedding():
     assert (matrix.loc["complete"] > 0.9).all()
     with pytest.raises(ValueError, match="train_mask"):
         metrics.disentanglement_matrix(embeddings, factors, subspace_slices(16), np.ones(n, dtype=bool))
+
+
+def test_unit_rows_and_cosine_matrix_agree_with_sklearn():
+    from sklearn.metrics.pairwise import cosine_similarity
+
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(7, 5))
+    vectors[2] = 0.0
+    unit = metrics.unit_rows(vectors)
+    np.testing.assert_allclose(np.linalg.norm(np.delete(unit, 2, axis=0), axis=1), 1.0, rtol=1e-6)
+    assert (unit[2] == 0).all()  # a zero row stays zero instead of becoming NaN
+    np.testing.assert_allclose(metrics.cosine_matrix(vectors), cosine_similarity(vectors), atol=1e-6)

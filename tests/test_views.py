@@ -438,3 +438,32 @@ def test_audio_table_labels_cuts_and_escapes():
     assert len(cut) < 0.5 * len(whole)  # 3 of 10 seconds embedded
     with pytest.raises(ValueError, match="clips is empty"):
         views.audio_table([], rate)
+
+
+def test_cosine_heatmaps_show_each_set_ordered_with_group_lines():
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(6, 4))
+    order = np.array([5, 0, 3, 1, 4, 2])
+    groups = np.array(["a", "b", "a", "b", "c", "a"])
+    figure = views.cosine_heatmaps({"one": vectors, "two": -vectors}, order=order, groups=groups)
+    assert [trace.type for trace in figure.data] == ["heatmap", "heatmap"]
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    np.testing.assert_allclose(np.asarray(figure.data[0].z), (unit @ unit.T)[order][:, order], atol=1e-6)
+    # groups along the order: a a b b c a -> three changes, each a horizontal and a vertical line, in both panels
+    assert len(figure.layout.shapes) == 3 * 2 * 2
+    with pytest.raises(ValueError, match="permutation"):
+        views.cosine_heatmaps({"one": vectors}, order=[0, 0, 1, 2, 3, 4])
+
+
+def test_roc_figure_area_is_sklearns_roc_auc():
+    from sklearn.metrics import roc_auc_score
+
+    labels = np.array([1, 1, 1, 0, 0, 0, 0], dtype=bool)
+    scores = np.array([0.9, 0.7, 0.4, 0.8, 0.4, 0.3, 0.1])
+    figure = views.roc_figure(labels, scores, title="toy")
+    assert f"{roc_auc_score(labels, scores):.3f}" in figure.data[2].name
+    x, y = np.asarray(figure.data[2].x), np.asarray(figure.data[2].y)
+    area = float(np.sum(np.diff(x) * (y[1:] + y[:-1]) / 2))  # ROC points joined by straight lines (ties)
+    assert np.isclose(area, roc_auc_score(labels, scores))
+    with pytest.raises(ValueError, match="one positive and one negative"):
+        views.roc_figure(np.ones(3, dtype=bool), np.arange(3.0))
