@@ -213,10 +213,10 @@ seed_rows.set_index("config")[columns].round(3)
 # disentangled triplet model ahead on triplet prediction inside the sub-spaces (0.792 vs 0.738). The table
 # above is one seed on the corpus of this size; at `ci` that corpus is tiny, so read it as a smoke test, not a
 # replication. The benchmark (`mdrbench bench`) runs several seeds of all eight configurations, and
-# `09_benchmark` shows its tables with intervals beside the paper's, and which of the paper's findings hold.
+# `10_benchmark` shows its tables with intervals beside the paper's, and which of the paper's findings hold.
 #
 # A last look: the instrument sub-space of the proxy model, coloured by instrument. With a front-end, the
-# interactive explorer in `04_disentanglement` lets you switch sub-spaces, colour by any category and
+# interactive explorer in `05_disentanglement` lets you switch sub-spaces, colour by any category and
 # click a point to hear it.
 
 # %%
@@ -226,8 +226,8 @@ views.embedding_scatter(space, corpus.factors["instrument"].iloc[test].to_numpy(
 # %% [markdown]
 # ## Where next
 # `01_data` (listen and look at the corpus) · `02_metric_learning_vs_classification` · `03_proxy_losses` ·
-# `04_disentanglement` · `05_similarity_retrieval` · `06_auto_tagging` · `07_triplet_prediction` ·
-# `08_training_time` · `09_benchmark`.
+# `05_disentanglement` · `06_similarity_retrieval` · `07_auto_tagging` · `08_triplet_prediction` ·
+# `09_training_time` · `10_benchmark`.
 
 # %% [markdown]
 # ## Exercises

@@ -50,7 +50,7 @@ if "google.colab" in sys.modules:
 #    separate eras and instruments;
 # 4. **count** the tags: how noisy they are (missing positives, synonyms, false positives), how many tags a
 #    track carries, and whether the four factors really are independent;
-# 5. meet the **simulated raters** (a stand-in for Dim-Sim's listeners) whose triplets notebook 07 scores, and
+# 5. meet the **simulated raters** (a stand-in for Dim-Sim's listeners) whose triplets notebook 08 scores, and
 #    listen to one.
 #
 # Nothing here trains a model. **Time:** under a minute at `ci` once the corpus is cached (the first run
@@ -475,7 +475,7 @@ association_figure.show()
 # mostly to genre, others to the instrument...), scores a song by the weighted number of clean factors it
 # shares with the anchor, adds a little noise (standard deviation 0.15 on the difference), and votes for the
 # higher score. The triplets come from the test split, the same set (same count and seed) that the benchmark
-# scores every model on in notebook 07: `mdrbench.evaluate.make_evaluation_sets` draws them once per benchmark
+# scores every model on in notebook 08: `mdrbench.evaluate.make_evaluation_sets` draws them once per benchmark
 # (and moves each clip onto the nearest of the fixed test excerpts every model embeds, which changes no vote:
 # the raters judge the tracks' factors).
 
@@ -609,4 +609,4 @@ display(HTML(f"<h3>triplet {int(triplet['triplet_id'])}</h3><table><tr><th></th>
 # 4. **Open-ended: factors that are not independent.** On Last.fm, genre and era are correlated (little 60s
 #    electronic music). Build such a catalogue from `draw_factors` by dropping most 60s/70s electronic and hip-hop
 #    tracks, and measure Cramér's V as in section 5. What would this dependence do to the linear probes of notebook
-#    04, and how would you tell leakage from confounding? *(Solution: exercise 4, a worked sketch.)*
+#    05, and how would you tell leakage from confounding? *(Solution: exercise 4, a worked sketch.)*

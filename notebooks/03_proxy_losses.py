@@ -540,7 +540,7 @@ print(f"seed {SEED}: synonyms ranked first among their category's proxies: "
 #   proxies are exactly zero elsewhere, the masked-out weights never move, and each category is scored
 #   inside its own 64 dimensions.
 #
-# Next: `04_disentanglement` asks whether those blocks really hold one factor each.
+# Next: `05_disentanglement` asks whether those blocks really hold one factor each.
 
 # %% [markdown]
 # ## Exercises

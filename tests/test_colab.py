@@ -283,7 +283,7 @@ def test_explorer_picks_the_fallback_on_colab_and_displays_through_its_widget(po
     assert explorer.static and type(explorer.figure) is go.Figure
     shown = []
     monkeypatch.setattr(explorer, "show", lambda: shown.append(True))
-    explorer.widget._ipython_display_()  # display(explorer.widget), as notebook 04 does
+    explorer.widget._ipython_display_()  # display(explorer.widget), as notebook 05 does
     explorer._ipython_display_()
     assert shown == [True, True]
 

@@ -34,7 +34,7 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 EXPECTED = {
     "00_quickstart": {"plotly": 1, "widgets": 0, "audio": 1},
     "01_data": {"plotly": 1, "widgets": 0, "audio": 1},
-    "04_disentanglement": {"plotly": 1, "widgets": 1, "audio": 1},
+    "05_disentanglement": {"plotly": 1, "widgets": 1, "audio": 1},
 }
 # the Colab and Binder badge images come from their sites: offline they cannot load, and that is expected
 OFFLINE_BADGES = ("https://colab.research.google.com/assets/", "https://mybinder.org/badge")

@@ -216,7 +216,7 @@ assert biased_v > independent_v
 #
 # * The dependence shows as V well above its typical value under independence, and in the era distribution of
 #   the electronic tracks: knowing the genre now tells you something about the era.
-# * The consequence for disentanglement (notebook 04): a probe on the *genre* sub-space could read era
+# * The consequence for disentanglement (notebook 05): a probe on the *genre* sub-space could read era
 #   above chance simply because genre predicts era, without any era information leaking into that block. On
 #   such data, off-diagonal probe scores are not evidence of leakage; compare them with what the factor
 #   dependence alone allows (a probe that predicts era from the clean genre).

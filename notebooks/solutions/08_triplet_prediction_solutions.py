@@ -14,8 +14,8 @@
 # ---
 
 # %% [markdown] tags=["mdrbench-colab"]
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/solutions/07_triplet_prediction_solutions.ipynb)
-# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2Fsolutions%2F07_triplet_prediction_solutions.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/solutions/08_triplet_prediction_solutions.ipynb)
+# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2Fsolutions%2F08_triplet_prediction_solutions.ipynb)
 # · [glossary](https://github.com/mdrbench/mdrbench/blob/main/docs/glossary.md)
 
 # %% tags=["mdrbench-colab"]
@@ -36,12 +36,12 @@ if "google.colab" in sys.modules:
     output.enable_custom_widget_manager()
 
 # %% [markdown]
-# # 07 · Solutions: triplet prediction
+# # 08 · Solutions: triplet prediction
 #
 # Words with a precise meaning here (complete space, sub-space, notion, proxy, prototype, the sizes `ci`,
 # `default` and `full`, the `-full` suffix...) are defined in the [glossary](../../docs/glossary.md).
 #
-# Worked solutions to the exercises at the end of `07_triplet_prediction`: what degenerate embeddings score, how
+# Worked solutions to the exercises at the end of `08_triplet_prediction`: what degenerate embeddings score, how
 # the number of triplets changes the precision of an accuracy, which categories gain from the sub-spaces, and
 # (open-ended) how much the tag noise caps triplet accuracy.
 #

@@ -14,8 +14,8 @@
 # ---
 
 # %% [markdown] tags=["mdrbench-colab"]
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/solutions/10_real_music_solutions.ipynb)
-# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2Fsolutions%2F10_real_music_solutions.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/solutions/11_real_music_solutions.ipynb)
+# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2Fsolutions%2F11_real_music_solutions.ipynb)
 # · [glossary](https://github.com/mdrbench/mdrbench/blob/main/docs/glossary.md)
 
 # %% tags=["mdrbench-colab"]
@@ -36,12 +36,12 @@ if "google.colab" in sys.modules:
     output.enable_custom_widget_manager()
 
 # %% [markdown]
-# # 10 · Solutions: your music in the space
+# # 11 · Solutions: your music in the space
 #
 # Words with a precise meaning here (complete space, sub-space, notion, proxy, prototype, the sizes `ci`,
 # `default` and `full`, the `-full` suffix...) are defined in the [glossary](../../docs/glossary.md).
 #
-# Worked solutions to the exercises at the end of `10_real_music`: which of the recordings' tags the synthetic-trained
+# Worked solutions to the exercises at the end of `11_real_music`: which of the recordings' tags the synthetic-trained
 # model knows and gets right, what a shorter feature window changes, whether the domain gap belongs to the model or to
 # the data, and (open-ended) how to bring a folder of your own.
 #
@@ -238,6 +238,6 @@ print("chance that a random synthetic test track has a given genre: "
 #   `mdrbench corpus check` (or the two functions above), and `embed_corpus`.
 # * Judge the matches against chance (printed last), per category, and do not trust a dozen recordings: a real test
 #   needs hundreds of tagged tracks, which is what `mdrbench bench --corpus DIR` then measures properly (R@K, tag AUC,
-#   triplets; notebook 10, section 5).
+#   triplets; notebook 11, section 5).
 # * Listen before you conclude (`views.audio_player`, as the notebook does): a "wrong" neighbour may share what the
 #   sub-space was trained on (drums, tempo) while missing what your tag means.

@@ -14,8 +14,8 @@
 # ---
 
 # %% [markdown] tags=["mdrbench-colab"]
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/06_auto_tagging.ipynb)
-# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2F06_auto_tagging.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/07_auto_tagging.ipynb)
+# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2F07_auto_tagging.ipynb)
 # · [glossary](https://github.com/mdrbench/mdrbench/blob/main/docs/glossary.md)
 
 # %% tags=["mdrbench-colab"]
@@ -36,7 +36,7 @@ if "google.colab" in sys.modules:
     output.enable_custom_widget_manager()
 
 # %% [markdown]
-# # 06 · Auto-tagging: ROC-AUC and PR-AUC over tags
+# # 07 · Auto-tagging: ROC-AUC and PR-AUC over tags
 #
 # Words with a precise meaning here (complete space, sub-space, notion, proxy, prototype, the sizes `ci`,
 # `default` and `full`, the `-full` suffix...) are defined in the [glossary](../docs/glossary.md).
@@ -493,13 +493,13 @@ for rank, track in enumerate(test_tracks[ranking[:LISTEN_TRACKS]], start=1):
 #   rest on the few seeds and test tracks printed at the top: rerun with `MDRBENCH_SIZE=default` before drawing
 #   conclusions about which model tags best.
 #
-# Next: **07 · triplet prediction**, the task where the paper finds that disentangled triplet models win.
+# Next: **08 · triplet prediction**, the task where the paper finds that disentangled triplet models win.
 
 # %% [markdown]
 # ## Exercises
 #
 # From quick to open-ended. Worked solutions, with checks, are in
-# [`solutions/06_auto_tagging_solutions.ipynb`](solutions/06_auto_tagging_solutions.ipynb) (one section per
+# [`solutions/07_auto_tagging_solutions.ipynb`](solutions/07_auto_tagging_solutions.ipynb) (one section per
 # exercise).
 #
 # 1. **Reverse the scores: predict, then run.** Negate the proxy model's tag scores. Before running, predict the new

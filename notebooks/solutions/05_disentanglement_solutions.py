@@ -14,8 +14,8 @@
 # ---
 
 # %% [markdown] tags=["mdrbench-colab"]
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/solutions/04_disentanglement_solutions.ipynb)
-# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2Fsolutions%2F04_disentanglement_solutions.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/solutions/05_disentanglement_solutions.ipynb)
+# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2Fsolutions%2F05_disentanglement_solutions.ipynb)
 # · [glossary](https://github.com/mdrbench/mdrbench/blob/main/docs/glossary.md)
 
 # %% tags=["mdrbench-colab"]
@@ -36,12 +36,12 @@ if "google.colab" in sys.modules:
     output.enable_custom_widget_manager()
 
 # %% [markdown]
-# # 04 · Solutions: disentanglement
+# # 05 · Solutions: disentanglement
 #
 # Words with a precise meaning here (complete space, sub-space, notion, proxy, prototype, the sizes `ci`,
 # `default` and `full`, the `-full` suffix...) are defined in the [glossary](../../docs/glossary.md).
 #
-# Worked solutions to the exercises at the end of `04_disentanglement`: why each sub-space gets an equal say in the
+# Worked solutions to the exercises at the end of `05_disentanglement`: why each sub-space gets an equal say in the
 # complete cosine (and when it does not), what fewer training tracks do to the linear probes, which disentangled
 # model is the most selective, and (open-ended) what a 2-D picture keeps of a sub-space.
 #
@@ -244,6 +244,6 @@ print(pd.Series(precision, name="era precision@1").round(3).to_string())
 #   tracks, not structure. PCA keeps the two directions of largest variance and loses the rest; t-SNE keeps
 #   neighbourhoods and exaggerates clusters, so it tends to look cleaner than the space is.
 # * So a picture can suggest disentanglement but not measure it; the probes (exercise 2) and the per-category
-#   retrieval of notebook 05 do.
+#   retrieval of notebook 06 do.
 # * Try the genre sub-space coloured by era: a disentangled model should mix the eras there, in both projections
 #   and in the numbers.

@@ -14,8 +14,8 @@
 # ---
 
 # %% [markdown] tags=["mdrbench-colab"]
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/solutions/08_training_time_solutions.ipynb)
-# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2Fsolutions%2F08_training_time_solutions.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/solutions/09_training_time_solutions.ipynb)
+# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2Fsolutions%2F09_training_time_solutions.ipynb)
 # · [glossary](https://github.com/mdrbench/mdrbench/blob/main/docs/glossary.md)
 
 # %% tags=["mdrbench-colab"]
@@ -36,12 +36,12 @@ if "google.colab" in sys.modules:
     output.enable_custom_widget_manager()
 
 # %% [markdown]
-# # 08 · Solutions: training time
+# # 09 · Solutions: training time
 #
 # Words with a precise meaning here (complete space, sub-space, notion, proxy, prototype, the sizes `ci`,
 # `default` and `full`, the `-full` suffix...) are defined in the [glossary](../../docs/glossary.md).
 #
-# Worked solutions to the exercises at the end of `08_training_time`: how a third model changes the training-time
+# Worked solutions to the exercises at the end of `09_training_time`: how a third model changes the training-time
 # ratios, what the schedule's patience does to a run, the data budget of an epoch at the `default` size computed
 # without running it, and (open-ended) measuring the cost of a training step yourself.
 #

@@ -14,8 +14,8 @@
 # ---
 
 # %% [markdown] tags=["mdrbench-colab"]
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/08_training_time.ipynb)
-# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2F08_training_time.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/09_training_time.ipynb)
+# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2F09_training_time.ipynb)
 # · [glossary](https://github.com/mdrbench/mdrbench/blob/main/docs/glossary.md)
 
 # %% tags=["mdrbench-colab"]
@@ -36,7 +36,7 @@ if "google.colab" in sys.modules:
     output.enable_custom_widget_manager()
 
 # %% [markdown]
-# # 08 · Training time: epochs to convergence x the cost of an epoch, measured fairly
+# # 09 · Training time: epochs to convergence x the cost of an epoch, measured fairly
 #
 # Words with a precise meaning here (complete space, sub-space, notion, proxy, prototype, the sizes `ci`,
 # `default` and `full`, the `-full` suffix...) are defined in the [glossary](../docs/glossary.md).
@@ -497,13 +497,13 @@ else:
 #   change, and the verdict printed under them says whether the difference is beyond noise. At `ci` every verdict
 #   rests on the few seeds printed above: rerun with `MDRBENCH_SIZE=default`.
 #
-# Next: **09 · the full benchmark vs the paper's tables**, every number of this series in one report.
+# Next: **10 · the full benchmark vs the paper's tables**, every number of this series in one report.
 
 # %% [markdown]
 # ## Exercises
 #
 # From quick to open-ended. Worked solutions, with checks, are in
-# [`solutions/08_training_time_solutions.ipynb`](solutions/08_training_time_solutions.ipynb) (one section per
+# [`solutions/09_training_time_solutions.ipynb`](solutions/09_training_time_solutions.ipynb) (one section per
 # exercise).
 #
 # 1. **A third model: predict, then run.** Add a model C that converges after 20 epochs of 60 s to the toy example of

@@ -14,8 +14,8 @@
 # ---
 
 # %% [markdown] tags=["mdrbench-colab"]
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/solutions/09_benchmark_solutions.ipynb)
-# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2Fsolutions%2F09_benchmark_solutions.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/solutions/10_benchmark_solutions.ipynb)
+# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2Fsolutions%2F10_benchmark_solutions.ipynb)
 # · [glossary](https://github.com/mdrbench/mdrbench/blob/main/docs/glossary.md)
 
 # %% tags=["mdrbench-colab"]
@@ -36,12 +36,12 @@ if "google.colab" in sys.modules:
     output.enable_custom_widget_manager()
 
 # %% [markdown]
-# # 09 · Solutions: the full benchmark beside the paper's tables
+# # 10 · Solutions: the full benchmark beside the paper's tables
 #
 # Words with a precise meaning here (complete space, sub-space, notion, proxy, prototype, the sizes `ci`,
 # `default` and `full`, the `-full` suffix...) are defined in the [glossary](../../docs/glossary.md).
 #
-# Worked solutions to the exercises at the end of `09_benchmark`: one cell of Table 1 by hand, what a single seed
+# Worked solutions to the exercises at the end of `10_benchmark`: one cell of Table 1 by hand, what a single seed
 # does to the intervals and the findings, how much a third seed narrows an interval, and (open-ended) checking a
 # finding of your own with the benchmark's one comparison rule.
 #

@@ -14,8 +14,8 @@
 # ---
 
 # %% [markdown] tags=["mdrbench-colab"]
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/10_real_music.ipynb)
-# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2F10_real_music.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/11_real_music.ipynb)
+# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2F11_real_music.ipynb)
 # · [glossary](https://github.com/mdrbench/mdrbench/blob/main/docs/glossary.md)
 
 # %% tags=["mdrbench-colab"]
@@ -36,7 +36,7 @@ if "google.colab" in sys.modules:
     output.enable_custom_widget_manager()
 
 # %% [markdown]
-# # 10 · Your music in the space
+# # 11 · Your music in the space
 #
 # Words with a precise meaning here (complete space, sub-space, notion, proxy, prototype, the sizes `ci`,
 # `default` and `full`, the `-full` suffix...) are defined in the [glossary](../docs/glossary.md).
@@ -442,7 +442,7 @@ display(views.audio_player(real.audio(top, max_seconds=CLIP_SECONDS), real.sampl
 # - **triplet prediction per category** draws (anchor, positive, negative) where anchor and positive share a tag
 #   of the category and the negative does not: tags only. The **track** notion (two excerpts of one track against
 #   another track) needs no tags at all.
-# - the **probe matrix** (notebook 04) fits a classifier from each sub-space to each clean factor: clean factors.
+# - the **probe matrix** (notebook 05) fits a classifier from each sub-space to each clean factor: clean factors.
 # - **simulated raters** vote by shared clean factors: clean factors.
 # - **real Dim-Sim** needs human votes on 3-second clips of MSD tracks: the Dim-Sim CSV (Zenodo record 3889149)
 #   and the clips it names, imported as a corpus (`mdrbench bench --corpus MSD_CLIPS --dimsim dimsim.csv`).
@@ -647,7 +647,7 @@ else:
 # ## Exercises
 #
 # From quick to open-ended. Worked solutions, with checks, are in
-# [`solutions/10_real_music_solutions.ipynb`](solutions/10_real_music_solutions.ipynb) (one section per exercise;
+# [`solutions/11_real_music_solutions.ipynb`](solutions/11_real_music_solutions.ipynb) (one section per exercise;
 # they run on the shipped recordings).
 #
 # 1. **The tags the model knows.** Which of the folder's tags are in the synthetic vocabulary? For every recording

@@ -14,8 +14,8 @@
 # ---
 
 # %% [markdown] tags=["mdrbench-colab"]
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/05_similarity_retrieval.ipynb)
-# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2F05_similarity_retrieval.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/06_similarity_retrieval.ipynb)
+# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2F06_similarity_retrieval.ipynb)
 # · [glossary](https://github.com/mdrbench/mdrbench/blob/main/docs/glossary.md)
 
 # %% tags=["mdrbench-colab"]
@@ -36,7 +36,7 @@ if "google.colab" in sys.modules:
     output.enable_custom_widget_manager()
 
 # %% [markdown]
-# # 05 · Similarity retrieval: query by example and R@K
+# # 06 · Similarity retrieval: query by example and R@K
 #
 # Words with a precise meaning here (complete space, sub-space, notion, proxy, prototype, the sizes `ci`,
 # `default` and `full`, the `-full` suffix...) are defined in the [glossary](../docs/glossary.md).
@@ -348,7 +348,7 @@ print(f"one query changes a P@1 by 1/{len(test_indices)} = {1 / len(test_indices
 # beat its complete-space columns for a category, that category's information is concentrated in its
 # block, and searching there removes the other categories' "noise" (a same-genre neighbour is no longer
 # out-ranked by a same-era one). If the complete space wins, the other blocks still carry useful cues for
-# that category (leakage, see notebook 04), or the model is too weakly trained for its blocks to
+# that category (leakage, see notebook 05), or the model is too weakly trained for its blocks to
 # specialise. For the full model, sub-space search is just an arbitrary 64-d slice: a gain there would not
 # come from disentanglement. The verdicts printed above come from the same rule as every comparison here.
 
@@ -435,14 +435,14 @@ display(ipywidgets.VBox([ipywidgets.HBox([space_picker, neighbour_slider]), quer
 # - Per-category precision@1 and MAP@R, in the complete space vs each sub-space, tell whether a
 #   disentangled model supports "more like this, *in genre*" queries better than the complete space.
 #
-# **Next:** notebook 06 scores the same embeddings on auto-tagging (ROC-AUC), where classification-style
+# **Next:** notebook 07 scores the same embeddings on auto-tagging (ROC-AUC), where classification-style
 # models have a head and triplet models use tag prototypes.
 
 # %% [markdown]
 # ## Exercises
 #
 # From quick to open-ended. Worked solutions, with checks, are in
-# [`solutions/05_similarity_retrieval_solutions.ipynb`](solutions/05_similarity_retrieval_solutions.ipynb) (one
+# [`solutions/06_similarity_retrieval_solutions.ipynb`](solutions/06_similarity_retrieval_solutions.ipynb) (one
 # section per exercise).
 #
 # 1. **Every track a neighbour: predict, then run.** Add K = 16 and K = n − 1 (every other test track) to `KS`.

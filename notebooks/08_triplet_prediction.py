@@ -14,8 +14,8 @@
 # ---
 
 # %% [markdown] tags=["mdrbench-colab"]
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/07_triplet_prediction.ipynb)
-# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2F07_triplet_prediction.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/08_triplet_prediction.ipynb)
+# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2F08_triplet_prediction.ipynb)
 # · [glossary](https://github.com/mdrbench/mdrbench/blob/main/docs/glossary.md)
 
 # %% tags=["mdrbench-colab"]
@@ -36,12 +36,12 @@ if "google.colab" in sys.modules:
     output.enable_custom_widget_manager()
 
 # %% [markdown]
-# # 07 · Triplet prediction: per dimension, complete space vs sub-space, simulated raters
+# # 08 · Triplet prediction: per dimension, complete space vs sub-space, simulated raters
 #
 # Words with a precise meaning here (complete space, sub-space, notion, proxy, prototype, the sizes `ci`,
 # `default` and `full`, the `-full` suffix...) are defined in the [glossary](../docs/glossary.md).
 #
-# Retrieval (notebook 05) and tagging (06) ask "are similar tracks close?" in aggregate. Triplet prediction asks
+# Retrieval (notebook 06) and tagging (07) ask "are similar tracks close?" in aggregate. Triplet prediction asks
 # it one comparison at a time: given an anchor, a positive that shares something with it and a negative that
 # does not, is the positive closer? Because the "something" can be a genre, a mood, an instrument or an era, it
 # measures similarity **per dimension**, and, for disentangled models, inside each dimension's own sub-space.
@@ -122,7 +122,7 @@ print(f"{len(test_tracks)} test tracks; {n_triplets} triplets per notion (the pa
 # least two carriers and one non-carrier in the test split), then two distinct test tracks that carry z (anchor
 # and positive) and one that does not (negative). A genre triplet therefore says "these two are both tagged
 # *jazz*, that one is not", nothing about their mood or instrument. Note the weak labels: a negative may well be
-# jazz that nobody tagged (notebook 06, section 7), which caps the accuracy any model can reach.
+# jazz that nobody tagged (notebook 07, section 7), which caps the accuracy any model can reach.
 #
 # With the benchmark's seed and count we get exactly the triplets every model was scored on
 # (`mdrbench.evaluate.make_evaluation_sets` draws them once per benchmark; the assertion checks it). The last column
@@ -411,13 +411,13 @@ print("simulated raters, mean accuracy over seeds, best to worst (not comparable
 # * Every claim above is a verdict of one rule (`mdrbench.report.compare`, paired differences over seeds); at
 #   `ci` the seeds are few and the corpus tiny, so most verdicts need `MDRBENCH_SIZE=default`.
 #
-# Next: **08 · training time**, the price paid for these embeddings, measured fairly.
+# Next: **09 · training time**, the price paid for these embeddings, measured fairly.
 
 # %% [markdown]
 # ## Exercises
 #
 # From quick to open-ended. Worked solutions, with checks, are in
-# [`solutions/07_triplet_prediction_solutions.ipynb`](solutions/07_triplet_prediction_solutions.ipynb) (one section
+# [`solutions/08_triplet_prediction_solutions.ipynb`](solutions/08_triplet_prediction_solutions.ipynb) (one section
 # per exercise).
 #
 # 1. **Degenerate embeddings: predict, then run.** Before running, predict the genre triplet accuracy of an embedding

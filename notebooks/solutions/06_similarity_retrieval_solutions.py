@@ -14,8 +14,8 @@
 # ---
 
 # %% [markdown] tags=["mdrbench-colab"]
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/solutions/05_similarity_retrieval_solutions.ipynb)
-# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2Fsolutions%2F05_similarity_retrieval_solutions.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/solutions/06_similarity_retrieval_solutions.ipynb)
+# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2Fsolutions%2F06_similarity_retrieval_solutions.ipynb)
 # · [glossary](https://github.com/mdrbench/mdrbench/blob/main/docs/glossary.md)
 
 # %% tags=["mdrbench-colab"]
@@ -36,12 +36,12 @@ if "google.colab" in sys.modules:
     output.enable_custom_widget_manager()
 
 # %% [markdown]
-# # 05 · Solutions: similarity retrieval
+# # 06 · Solutions: similarity retrieval
 #
 # Words with a precise meaning here (complete space, sub-space, notion, proxy, prototype, the sizes `ci`,
 # `default` and `full`, the `-full` suffix...) are defined in the [glossary](../../docs/glossary.md).
 #
-# Worked solutions to the exercises at the end of `05_similarity_retrieval`: R@K when the neighbours are the whole
+# Worked solutions to the exercises at the end of `06_similarity_retrieval`: R@K when the neighbours are the whole
 # test split, the chance level of R@1 computed exactly, multidimensional retrieval for the triplet model, and
 # (open-ended) the queries whose answer changes most when only the instrument dimensions count.
 #
@@ -178,7 +178,7 @@ print(f"[{comparison.verdict}] searching the category's sub-space beats the comp
       f"categories): {comparison.describe(3)}")
 
 # %% [markdown]
-# **Reading it.** Read each category against its chance level (notebook 05 prints it) before comparing spaces; then
+# **Reading it.** Read each category against its chance level (notebook 06 prints it) before comparing spaces; then
 # compare with the notebook's proxy model. The paper expects the triplet model to gain most from its sub-spaces
 # (Table 3); at `ci` the verdict is likely "undetermined".
 #

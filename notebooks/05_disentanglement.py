@@ -14,8 +14,8 @@
 # ---
 
 # %% [markdown] tags=["mdrbench-colab"]
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/04_disentanglement.ipynb)
-# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2F04_disentanglement.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/05_disentanglement.ipynb)
+# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2F05_disentanglement.ipynb)
 # · [glossary](https://github.com/mdrbench/mdrbench/blob/main/docs/glossary.md)
 
 # %% tags=["mdrbench-colab"]
@@ -36,7 +36,7 @@ if "google.colab" in sys.modules:
     output.enable_custom_widget_manager()
 
 # %% [markdown]
-# # 04 · Disentanglement: one embedding, four sub-spaces
+# # 05 · Disentanglement: one embedding, four sub-spaces
 #
 # Words with a precise meaning here (complete space, sub-space, notion, proxy, prototype, the sizes `ci`,
 # `default` and `full`, the `-full` suffix...) are defined in the [glossary](../docs/glossary.md).
@@ -375,7 +375,7 @@ verdict(f"{TRIPLET_CONFIG} is more selective than the slices of {FULL_CONFIG}",
 # at the `ci` size the probes are fit on a few hundred tracks at most, so rerun with `MDRBENCH_SIZE=default`
 # before drawing conclusions.
 #
-# The paper asked the same question with triplets instead of probes (Table 3, notebook 07): is a
+# The paper asked the same question with triplets instead of probes (Table 3, notebook 08): is a
 # "same genre?" triplet judged better inside the genre sub-space than in the complete space? Its answer,
 # beside ours (overall = mean over the four categories):
 
@@ -414,14 +414,14 @@ with pd.option_context("display.max_colwidth", 120):
 # - Whether the masks help at all is an empirical question per size: the verdicts printed in section 5 say
 #   what the seeds support here; rerun at `default` size for stable numbers.
 #
-# **Next:** notebook 05 uses these embeddings for what listeners do with them: retrieval by example,
+# **Next:** notebook 06 uses these embeddings for what listeners do with them: retrieval by example,
 # measured with the paper's R@K, in the complete space and inside each sub-space.
 
 # %% [markdown]
 # ## Exercises
 #
 # From quick to open-ended. Worked solutions, with checks, are in
-# [`solutions/04_disentanglement_solutions.ipynb`](solutions/04_disentanglement_solutions.ipynb) (one section per
+# [`solutions/05_disentanglement_solutions.ipynb`](solutions/05_disentanglement_solutions.ipynb) (one section per
 # exercise).
 #
 # 1. **An equal say.** For two random 256-d vectors, normalize each 64-d block and then the whole vector, and check

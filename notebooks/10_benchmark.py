@@ -14,8 +14,8 @@
 # ---
 
 # %% [markdown] tags=["mdrbench-colab"]
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/09_benchmark.ipynb)
-# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2F09_benchmark.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mdrbench/mdrbench/blob/main/notebooks/10_benchmark.ipynb)
+# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mdrbench/mdrbench/HEAD?labpath=notebooks%2F10_benchmark.ipynb)
 # · [glossary](https://github.com/mdrbench/mdrbench/blob/main/docs/glossary.md)
 
 # %% tags=["mdrbench-colab"]
@@ -106,7 +106,7 @@ results[["config", "seed", "kind", "R@1", "AUC", "mean_cosine", "epochs_to_conve
 # row a hand-made baseline (per-band log-mel mean and standard deviation: cosine for retrieval, one logistic
 # regression per tag for tagging): a learned model should beat both. The training-time ratio is epochs to
 # convergence x steps per epoch x the median step time measured for every configuration in one process
-# (`timing.json`), relative to the fastest configuration (notebook 08).
+# (`timing.json`), relative to the fastest configuration (notebook 09).
 
 # %%
 table1 = report.table1(results)
@@ -150,7 +150,7 @@ report.compact(report.human_table(results), 3)
 # ## Beyond the paper: is each sub-space about its own category?
 # A linear probe predicts each clean factor from each sub-space (adjusted balanced accuracy: 0 is chance,
 # 1 is perfect), for the disentangled models, plus the complete space. If the masks did their job, each
-# sub-space reads its own category best (a bright diagonal); notebook 04 compares this with a full model's
+# sub-space reads its own category best (a bright diagonal); notebook 05 compares this with a full model's
 # arbitrary slices. Seed 0:
 
 # %%
@@ -192,7 +192,7 @@ display(Markdown((RESULTS / "report.md").read_text()))
 # ## Exercises
 #
 # From quick to open-ended. Worked solutions, with checks, are in
-# [`solutions/09_benchmark_solutions.ipynb`](solutions/09_benchmark_solutions.ipynb) (one section per exercise).
+# [`solutions/10_benchmark_solutions.ipynb`](solutions/10_benchmark_solutions.ipynb) (one section per exercise).
 #
 # 1. **One cell by hand.** Recompute the R@1 cell of `proxy-norm-dis` in Table 1 (mean ± half-width of the 95%
 #    Student-t interval) from its per-seed rows with `scipy.stats.t`. *(Solution: exercise 1.)*
