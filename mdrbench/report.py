@@ -309,6 +309,17 @@ def paired(results: pd.DataFrame, column: str, first: list[str], second: list[st
     return differences.to_numpy(dtype=float), bool(used["converged"].all())
 
 
+def paired_columns(results: pd.DataFrame, config: str, first: str, second: str) -> tuple[np.ndarray, bool]:
+    """Per seed of one configuration: ``first`` minus ``second`` column (e.g. ``subspace:overall`` minus
+    ``complete:overall``), (n_seeds,) float ordered by seed; and whether all its runs converged. Feed both to
+    :func:`compare`, like :func:`paired`'s output (which compares configurations on one column)."""
+    models = results[(results["kind"] == "model") & (results["config"] == config)].sort_values("seed")
+    if models.empty or not {first, second} <= set(models.columns):
+        return np.array([]), False
+    differences = (models[first] - models[second]).to_numpy(dtype=float)
+    return differences, bool(models["converged"].all())
+
+
 def findings(results: pd.DataFrame) -> list[dict]:
     """The paper's headline claims checked on our runs with :func:`compare`.
 

@@ -13,6 +13,7 @@ from mdrbench.report import (
     compare,
     findings,
     markdown_table,
+    paired_columns,
     t_interval,
     table1,
     table3,
@@ -113,6 +114,17 @@ def test_compare_holds_fails_or_cannot_decide():
     assert compare([1.0, np.nan, 1.1]).verdict == "undetermined"
     assert compare([1.0, 1.2, 0.9], converged=False).verdict == "undetermined"
     assert "contains 0" in compare([1.0, -1.0, 0.2]).reason
+
+
+def test_paired_columns_is_one_configuration_seed_by_seed():
+    results = pd.DataFrame({"kind": ["model", "model", "model", "baseline"], "config": ["a", "a", "b", "a"],
+                            "seed": [1, 0, 0, 0], "x": [3.0, 1.0, 9.0, 9.0], "y": [1.0, 0.5, 0.0, 0.0],
+                            "converged": [True, True, False, True]})
+    differences, converged = paired_columns(results, "a", "x", "y")
+    np.testing.assert_allclose(differences, [0.5, 2.0])  # seed 0, then seed 1; the baseline row is not a run
+    assert converged
+    assert paired_columns(results, "b", "x", "y")[1] is False
+    assert len(paired_columns(results, "missing", "x", "y")[0]) == 0
 
 
 def test_findings_follow_the_numbers(results_folder):
