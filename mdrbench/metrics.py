@@ -772,3 +772,45 @@ def disentanglement_matrix(embeddings, factors: pd.DataFrame, subspace_slices: M
                 matrix.loc[space_name, column] = balanced_accuracy_score(values[test_rows], predicted,
                                                                          adjusted=adjusted)
     return matrix
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Association between two categorical columns
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _contingency(first, second) -> np.ndarray:
+    """Counts of every (value of first, value of second) pair, (n_values_first, n_values_second)."""
+    first, second = np.asarray(first), np.asarray(second)
+    if first.ndim != 1 or first.shape != second.shape or len(first) == 0:
+        raise ValueError(f"first and second must be two non-empty columns of one length, got shapes {first.shape} "
+                         f"and {second.shape}.")
+    table = pd.crosstab(pd.Series(first, name="first"), pd.Series(second, name="second")).to_numpy()
+    if min(table.shape) < 2:
+        raise ValueError(f"Cramér's V needs at least two values in each column, got a {table.shape} table.")
+    return table.astype(np.float64)
+
+
+def cramers_v(first, second) -> float:
+    """Cramér's V of two categorical columns of one length (n,): 0 for no association, 1 when one determines the other.
+
+    V = sqrt(chi2 / (n (k - 1))), with chi2 the Pearson statistic of their (r, c) contingency table (no continuity
+    correction) and k = min(r, c); the same as ``scipy.stats.contingency.association(table, method="cramer")``.
+    On a finite sample V is above 0 even for independent columns: compare it with
+    :func:`cramers_v_if_independent`.
+    """
+    table = _contingency(first, second)
+    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / table.sum()
+    chi2 = float(((table - expected) ** 2 / expected).sum())
+    return float(np.sqrt(chi2 / (table.sum() * (min(table.shape) - 1))))
+
+
+def cramers_v_if_independent(first, second) -> float:
+    """The typical Cramér's V of two independent columns with the same numbers of values and rows (n,).
+
+    Under independence chi2 is about its degrees of freedom (r - 1)(c - 1), so V is about
+    sqrt((r - 1)(c - 1) / (n (k - 1))): the noise floor a measured :func:`cramers_v` should be read against.
+    """
+    table = _contingency(first, second)
+    degrees_of_freedom = (table.shape[0] - 1) * (table.shape[1] - 1)
+    return float(np.sqrt(degrees_of_freedom / (table.sum() * (min(table.shape) - 1))))

@@ -404,3 +404,19 @@ def test_unit_rows_and_cosine_matrix_agree_with_sklearn():
     np.testing.assert_allclose(np.linalg.norm(np.delete(unit, 2, axis=0), axis=1), 1.0, rtol=1e-6)
     assert (unit[2] == 0).all()  # a zero row stays zero instead of becoming NaN
     np.testing.assert_allclose(metrics.cosine_matrix(vectors), cosine_similarity(vectors), atol=1e-6)
+
+
+def test_cramers_v_matches_scipy_and_its_independence_floor():
+    contingency = pytest.importorskip("scipy.stats.contingency")
+    rng = np.random.default_rng(0)
+    genre = rng.choice(["rock", "jazz", "pop", "metal"], size=500)
+    era = np.where(rng.random(500) < 0.5, genre, rng.choice(["60s", "70s", "80s"], size=500))  # half determined
+    for first, second in ((genre, era), (genre, rng.choice(["a", "b", "c"], size=500))):
+        table = pd.crosstab(first, second).to_numpy()
+        assert metrics.cramers_v(first, second) == pytest.approx(contingency.association(table, method="cramer"))
+    other = rng.choice(["a", "b", "c"], size=500)  # drawn independently of genre
+    floor = metrics.cramers_v_if_independent(genre, other)
+    assert metrics.cramers_v(genre, genre) == pytest.approx(1.0)
+    assert metrics.cramers_v(genre, other) < 3 * floor < metrics.cramers_v(genre, era)
+    with pytest.raises(ValueError, match="two values"):
+        metrics.cramers_v(genre, np.full(500, "x"))
