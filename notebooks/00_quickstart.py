@@ -43,53 +43,52 @@ if "google.colab" in sys.modules:
 #
 # This notebook tells the whole story of mdrbench in a few minutes. We
 #
-# 1. make a small corpus of procedural music with known genre, mood, instrument and era, and listen to it;
-# 2. train two models of the ISMIR 2020 study (Lee et al., *Metric learning vs classification for
-#    disentangled music representation learning*), or load them from the benchmark's stored runs: a
-#    **disentangled proxy model** (the classification-style learner) and a **disentangled triplet model** (the
-#    metric learner);
+# 1. open a small corpus of procedural music with known genre, mood, instrument and era, and listen to it;
+# 2. load two models of the ISMIR 2020 study (Lee et al., *Metric learning vs classification for
+#    disentangled music representation learning*) from the benchmark's stored runs: a **disentangled proxy
+#    model** (the classification-style learner) and a **disentangled triplet model** (the metric learner);
 # 3. use one embedding space for the paper's three retrieval modes: **by example** (nearest tracks),
 #    **by tag** (auto-tagging) and **inside a sub-space** (only the instrument dimensions, say);
-# 4. measure the two models on R@K, tag ROC-AUC and triplet prediction, beside two baselines.
+# 4. measure the two models on R@K, tag ROC-AUC and triplet prediction, beside two baselines, and read which
+#    of the paper's findings the benchmark's seeds support.
 #
-# Everything comes from the `mdrbench` package; the notebook only calls it. The size switch
-# `MDRBENCH_SIZE` picks the corpus and the training budget: `ci` trains in seconds (numbers are noisy),
-# `default` is the laptop benchmark (minutes per model), `full` is for a GPU.
+# Everything comes from the `mdrbench` package; the notebook only calls it.
 #
-# **Time:** under a minute at `ci` once the benchmark's runs exist (`mdrbench bench`); otherwise the two
-# models train first (about a minute at `ci`, several minutes at `default`).
+# **Time:** ci about 20 s · default not measured · full: GPU sizes, not measured here — once the benchmark's
+# runs exist (otherwise the first cell trains them: about 5 min at ci, about 2 h at default on 2 CPU cores).
+
+# %% [markdown]
+# ## Setup
+# `open_workspace` opens the world every notebook works on: the size (the environment variable
+# `MDRBENCH_SIZE`: `ci` by default, a tiny corpus that runs in seconds; `default` is the laptop benchmark,
+# `full` is for a GPU), the synthetic corpus of that size, its log-mel features, and the benchmark's stored
+# runs (`mdrbench bench` trains each configuration and seed once; afterwards everyone reads them back). It
+# prints what the numbers below rest on.
 
 # %%
-import os
-
 import numpy as np
 from IPython.display import Audio, display
 
-from mdrbench import metrics, views
-from mdrbench.bench import load_run, run_benchmark
-from mdrbench.features import FRONTENDS, compute_features
-from mdrbench.paths import results_dir
-from mdrbench.sizes import get_size
-from mdrbench.subspaces import subspace_slices
-from mdrbench.synth import ensure_corpus
+from mdrbench import metrics, report, views
+from mdrbench.workspace import open_workspace
 
-SIZE = os.environ.get("MDRBENCH_SIZE", "ci")
 SEED = 0
 MODELS = ["proxy-norm-dis", "triplet-norm-dis"]  # one classification-style learner, one metric learner
-size = get_size(SIZE)
-print(f"size {size.name}: {size.n_tracks} tracks; each epoch draws one excerpt per training track, in batches of "
-      f"{size.batch_size}, until the learning-rate schedule stops training (cap {size.max_epochs} epochs)")
+QUERY = 0  # the test track we search with
+N_NEIGHBOURS = 5  # neighbours listed per search
+TAG = "jazz"  # the tag we search by
+
+workspace = open_workspace(runs=MODELS)
+corpus, features, test = workspace.corpus, workspace.features, workspace.test_tracks
 
 # %% [markdown]
 # ## 1. The music
-# The corpus is generated (deterministically from the seed) and cached, so this is quick after the first
-# time. Each track has clean factors (the ground truth) and Last.fm-like noisy tags: some true tags are
-# missing, some synonyms ("hip hop" beside "hip-hop") appear, a few tags are wrong.
+# The corpus is generated (deterministically from the seed) and cached. Each track has clean factors (the ground
+# truth) and Last.fm-like noisy tags: some true tags are missing, some synonyms ("hip hop" beside "hip-hop")
+# appear, a few tags are wrong.
 
 # %%
-corpus = ensure_corpus(SIZE, seed=SEED)
-print(corpus)
-example = int(corpus.split_indices("test")[0])
+example = int(test[QUERY])
 print("clean factors:", dict(corpus.factors.iloc[example]))
 print("observed tags:", corpus.tags_of(example))
 display(Audio(corpus.audio(example)[: 6 * corpus.sample_rate], rate=corpus.sample_rate))
@@ -99,28 +98,21 @@ display(Audio(corpus.audio(example)[: 6 * corpus.sample_rate], rate=corpus.sampl
 # the torch backend (the same numbers as librosa's `melspectrogram`) and caches them per corpus.
 
 # %%
-features = compute_features(corpus, FRONTENDS[size.frontend])
 views.mel_figure(features.track(example), corpus.sample_rate, features.settings.hop_length,
                  title=f"{corpus.track_ids[example]}: " + ", ".join(corpus.factors.iloc[example])).show()
 
 # %% [markdown]
-# ## 2. Train two models
-# Both learn a 256-d embedding from 3-second excerpts, split into four fixed 64-d sub-spaces (genre, mood,
-# instrument, era). The **proxy** model learns one proxy vector per tag and a binary cross-entropy over
-# all tags, each computed in its tag's sub-space; the **triplet** model pulls an anchor towards positives
-# that share a tag and away from negatives that do not, again inside that tag's sub-space.
-# Training follows the paper's schedule (Adam, learning rate divided by 5 on plateaus, then a stop; the
-# best epoch's weights are kept).
-#
-# `run_benchmark` is the benchmark runner (`mdrbench bench`): it trains each (configuration, seed) once,
-# stores the model and its evaluation, and afterwards only reads them back. Asking it for our two models
-# trains them only if the benchmark has not already done so. `stopped_by` says what ended each run:
-# `schedule` means the learning-rate schedule decided the model had converged.
+# ## 2. Two trained models
+# Both learn a 256-d embedding from 3-second excerpts, split into four fixed sub-spaces of equal size (genre,
+# mood, instrument, era). The **proxy** model learns one proxy vector per tag and a binary cross-entropy over
+# all tags, each computed in its tag's sub-space; the **triplet** model pulls an anchor towards positives that
+# share a tag and away from negatives that do not, again inside that tag's sub-space. Training follows the
+# paper's schedule (Adam, learning rate divided by 5 on plateaus, then a stop; the best epoch's weights are
+# kept). `stopped_by` says what ended each run: `schedule` means the learning-rate schedule decided the model
+# had converged.
 
 # %%
-folder = results_dir(SIZE)
-results = run_benchmark(size=SIZE, configs=MODELS, seeds=[SEED], out_dir=folder, verbose=0, progress=False)
-runs = {name: load_run(folder, name, SEED) for name in MODELS}
+runs = {name: workspace.run(name, SEED) for name in MODELS}
 for name, run in runs.items():
     training = run.result["training"]
     print(f"{name:18s} {training['epochs_run']} epochs, best at {training['best_epoch']}, "
@@ -130,13 +122,12 @@ for name, run in runs.items():
 # ## 3. One space, three retrieval modes
 # A track's embedding is the mean over a few evenly spaced excerpts, normalized. The benchmark stored every test
 # track's embedding with the run, row i for test track i.
+#
+# **By example**: the nearest test tracks to the query in the complete space (cosine similarity).
 
 # %%
-test = corpus.split_indices("test")
-embeddings = {name: run.test_embeddings for name, run in runs.items()}
-assert all((run.test_track_ids == corpus.track_ids[test]).all() for run in runs.values())
-slices = subspace_slices(embeddings["proxy-norm-dis"].shape[1])
-query = 0  # the first test track
+space = runs["proxy-norm-dis"].test_embeddings
+slices = workspace.subspaces(space.shape[1])
 
 
 def describe(position):
@@ -144,13 +135,8 @@ def describe(position):
     return f"{corpus.track_ids[index]}  [{', '.join(corpus.factors.iloc[index])}]"
 
 
-# %% [markdown]
-# **By example**: the nearest test tracks to the query in the complete space (cosine similarity).
-
-# %%
-space = embeddings["proxy-norm-dis"]
-neighbours = metrics.nearest_neighbors(space, k=5)[query]
-print("query:   ", describe(query))
+neighbours = metrics.nearest_neighbors(space, k=N_NEIGHBOURS)[QUERY]
+print("query:   ", describe(QUERY))
 for position in neighbours:
     print("neighbour", describe(position))
 
@@ -160,22 +146,22 @@ for position in neighbours:
 # none of the printed factors but still sounds close tells you what the complete space picked up instead.
 
 # %%
-display(views.audio_table([(f"query: {describe(query)}", corpus.audio(test[query]))]
+display(views.audio_table([(f"query: {describe(QUERY)}", corpus.audio(test[QUERY]))]
                           + [(f"neighbour {rank}: {describe(position)}", corpus.audio(test[position]))
                              for rank, position in enumerate(neighbours, start=1)],
                           corpus.sample_rate, title="proxy-norm-dis, complete space: the query and its neighbours"))
 
 # %% [markdown]
-# **Inside a sub-space**: the same query, but only the 64 instrument dimensions count. If that block holds the
-# instrument, the neighbours share the query's instrument more often, whatever their genre; the printed share
-# says how often they do here.
+# **Inside a sub-space**: the same query, but only the instrument block's dimensions count. If that block holds
+# the instrument, the neighbours share the query's instrument more often, whatever their genre; the printed
+# share says how often they do here.
 
 # %%
 for category in ("instrument", "era"):
-    neighbours = metrics.nearest_neighbors(space[:, slices[category]], k=5)[query]
-    same = np.mean([corpus.factors[category].iloc[test[p]] == corpus.factors[category].iloc[test[query]]
+    neighbours = metrics.nearest_neighbors(space[:, slices[category]], k=N_NEIGHBOURS)[QUERY]
+    same = np.mean([workspace.test_factors[category].iloc[p] == workspace.test_factors[category].iloc[QUERY]
                     for p in neighbours])
-    print(f"{category} sub-space: {same:.0%} of the 5 neighbours share the query's {category}")
+    print(f"{category} sub-space: {same:.0%} of the {N_NEIGHBOURS} neighbours share the query's {category}")
     for position in neighbours:
         print("   ", describe(position))
 
@@ -185,9 +171,8 @@ for category in ("instrument", "era"):
 
 # %%
 scores = runs["proxy-norm-dis"].test_tag_scores  # (n_test, n_tags) logits
-tag = "jazz"
-top = np.argsort(-scores[:, corpus.vocabulary.index(tag)])[:5]
-print(f"top 5 test tracks for '{tag}':")
+top = np.argsort(-scores[:, corpus.vocabulary.index(TAG)])[:N_NEIGHBOURS]
+print(f"top {N_NEIGHBOURS} test tracks for '{TAG}':")
 for position in top:
     print("   ", describe(position))
 
@@ -205,22 +190,27 @@ for position in top:
 
 # %%
 columns = ["R@1", "R@2", "R@4", "R@8", "AUC", "complete:overall", "subspace:overall", "mean_cosine", "stopped_by"]
+results = workspace.results
 seed_rows = results[(results["seed"] == SEED) & results["config"].isin([*MODELS, "random", "mel-statistics"])]
 seed_rows.set_index("config")[columns].round(3)
 
 # %% [markdown]
-# The paper (on 201,680 MSD tracks) found the proxy/classification models ahead on R@K and tagging, and the
-# disentangled triplet model ahead on triplet prediction inside the sub-spaces (0.792 vs 0.738). The table
-# above is one seed on the corpus of this size; at `ci` that corpus is tiny, so read it as a smoke test, not a
-# replication. The benchmark (`mdrbench bench`) runs several seeds of all eight configurations, and
-# `10_benchmark` shows its tables with intervals beside the paper's, and which of the paper's findings hold.
-#
-# A last look: the instrument sub-space of the proxy model, coloured by instrument. With a front-end, the
-# interactive explorer in `05_disentanglement` lets you switch sub-spaces, colour by any category and
-# click a point to hear it.
+# The table is one seed. Whether one model *beats* another is a claim about every seed, so mdrbench decides it
+# with one rule (`mdrbench.report.findings`): the per-seed difference and its 95% interval; *holds* when the
+# interval lies above 0, *does not hold* below it, *undetermined* when it contains 0. Each line names the
+# paper's numbers (measured on 201,680 MSD tracks) beside ours.
 
 # %%
-views.embedding_scatter(space, corpus.factors["instrument"].iloc[test].to_numpy(), subspace=slices["instrument"],
+for finding in report.findings(results):
+    print(f"[{finding['verdict']}] {finding['claim']}\n    ours: {finding['evidence']}; paper: {finding['paper']}")
+
+# %% [markdown]
+# `10_benchmark` shows the benchmark's tables with intervals beside the paper's. A last look: the instrument
+# sub-space of the proxy model, coloured by instrument. With a front-end, the interactive explorer in
+# `05_disentanglement` lets you switch sub-spaces, colour by any category and click a point to hear it.
+
+# %%
+views.embedding_scatter(space, workspace.test_factors["instrument"].to_numpy(), subspace=slices["instrument"],
                         title="proxy-norm-dis, instrument sub-space (PCA), coloured by instrument").show()
 
 # %% [markdown]

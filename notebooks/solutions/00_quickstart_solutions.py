@@ -45,42 +45,30 @@ if "google.colab" in sys.modules:
 # neighbours with the query's instrument changes with the number of neighbours, which model searches by instrument
 # best, and (open-ended) whether "more 80s music" is better answered by tag or by example.
 #
-# Like the notebook, it reads `MDRBENCH_SIZE` (default `ci`) and reuses the benchmark's stored runs
-# (`run_benchmark` resumes: it trains only what is missing). Every number is printed, never written here; the
-# `assert` lines check the answers against a second computation.
+# Like the notebook, it opens the workspace of the size in `MDRBENCH_SIZE` (default `ci`) with
+# `mdrbench.workspace.open_workspace`, which reads the benchmark's stored runs. Every number is printed, never
+# written here; the `assert` lines check the answers against a second computation.
 #
-# **Time:** about 20 s at `ci` once the benchmark's runs exist (otherwise the two models train first, about a
-# minute at `ci`).
+# **Time:** ci about 10 s · default not measured · full: GPU sizes, not measured here — once the benchmark's runs
+# exist (otherwise the first cell trains them: about 5 min at ci, about 2 h at default on 2 CPU cores).
 
 # %%
-import os
-
 import numpy as np
 import pandas as pd
 
 import mdrbench.report
 import mdrbench.search
 from mdrbench import metrics
-from mdrbench.bench import load_run, run_benchmark
-from mdrbench.paths import results_dir
-from mdrbench.subspaces import subspace_slices
-from mdrbench.synth import ensure_corpus
+from mdrbench.workspace import open_workspace
 
-SIZE = os.environ.get("MDRBENCH_SIZE", "ci")
 SEED = 0
 MODELS = ["proxy-norm-dis", "triplet-norm-dis"]
 
-corpus = ensure_corpus(SIZE, seed=SEED, progress=False)
-folder = results_dir(SIZE)
-results = run_benchmark(size=SIZE, configs=MODELS, out_dir=folder, verbose=0, progress=False)
-seeds = sorted(int(s) for s in results.loc[results["config"].isin(MODELS), "seed"].unique())
-runs = {name: load_run(folder, name, SEED) for name in MODELS}
-test = corpus.split_indices("test")
-test_factors = corpus.factors.iloc[test].reset_index(drop=True)
-assert all((run.test_track_ids == corpus.track_ids[test]).all() for run in runs.values())
+workspace = open_workspace(runs=MODELS)
+corpus, test, test_factors, seeds = workspace.corpus, workspace.test_tracks, workspace.test_factors, workspace.seeds
+runs = {name: workspace.run(name, SEED) for name in MODELS}
 space = runs["proxy-norm-dis"].test_embeddings
-slices = subspace_slices(space.shape[1])
-print(f"size {SIZE}: {len(test)} test tracks, seeds {seeds}")
+slices = workspace.subspaces(space.shape[1])
 
 # %% [markdown]
 # ## Exercise 1: another tag
@@ -107,7 +95,7 @@ print(f"precision@5 for {TAG!r}: {precision:.2f}; chance (share of {TAG} tracks 
 
 # %% [markdown]
 # **Reading it.** Precision well above chance means the head learned the tag; near chance, it did not at this
-# size (the `ci` model trains on a few hundred tracks, and piano is one of nine instruments).
+# size (the `ci` model trains on a small corpus; the printed chance says how common piano is).
 #
 # ## Exercise 2: more neighbours (predict, then run)
 #
@@ -155,7 +143,7 @@ print(f"precision@1 in the instrument sub-space: {library.loc['instrument', 'pre
 rows = []
 for name in MODELS:
     for seed in seeds:
-        embeddings = load_run(folder, name, seed).test_embeddings
+        embeddings = workspace.run(name, seed).test_embeddings
         for space_name, space_slices in (("complete", None), ("instrument sub-space", slices)):
             scores_table = metrics.category_retrieval_scores(embeddings, test_factors[["instrument"]],
                                                              subspace_slices=space_slices)
@@ -173,8 +161,8 @@ print(f"[{comparison.verdict}] proxy-norm-dis beats triplet-norm-dis on instrume
 
 # %% [markdown]
 # **Reading it.** The best row of the table is the answer for this size and seed; the verdict says whether the
-# seeds agree beyond noise. With the two seeds of `ci` the interval is wide and "undetermined" is the expected
-# verdict: the same code at `MDRBENCH_SIZE=default` (three seeds, more tracks) is what can decide it.
+# seeds agree beyond noise. With the few seeds of `ci` the interval is wide and "undetermined" is the expected
+# verdict: the same code at `MDRBENCH_SIZE=default` (more seeds, more tracks) is what can decide it.
 #
 # ## Exercise 4 (open-ended): "more 80s music", by tag or by example?
 #
