@@ -54,7 +54,7 @@ if "google.colab" in sys.modules:
 #
 # Everything comes from the `mdrbench` package; the notebook only calls it.
 #
-# **Time:** ci about 20 s · default not measured · full: GPU sizes, not measured here — once the benchmark's
+# **Time:** ci about 20 s · default about 20 s · full: GPU sizes, not measured here — once the benchmark's
 # runs exist (otherwise the first cell trains them: about 5 min at ci, about 2 h at default on 2 CPU cores).
 
 # %% [markdown]
