@@ -45,47 +45,32 @@ if "google.colab" in sys.modules:
 # complete cosine (and when it does not), what fewer training tracks do to the linear probes, which disentangled
 # model is the most selective, and (open-ended) what a 2-D picture keeps of a sub-space.
 #
-# Like the notebook, it reads `MDRBENCH_SIZE` (default `ci`) and reuses the benchmark's stored runs (`run_benchmark`
-# resumes: it trains only what is missing). Every number is printed, never written here; the `assert` lines check
+# Like the notebook, it opens the size named by `MDRBENCH_SIZE` (default `ci`) with `open_workspace` and reuses the
+# benchmark's stored runs. Every number is printed, never written here; the `assert` lines check
 # the answers against a second computation.
 #
-# **Time:** about 30 s at `ci` once the benchmark's runs exist (otherwise the benchmark trains them first, about
-# 5 minutes at `ci`).
+# **Time:** ci about 30 s · default not measured · full: GPU sizes, not measured here — once the benchmark's runs
+# exist (otherwise the first cell trains them: about 5 min at ci, about 2 h at default on 2 CPU cores).
 
 # %%
-import os
-
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-import mdrbench
-import mdrbench.bench
 import mdrbench.evaluate
-import mdrbench.features
-import mdrbench.metrics
-import mdrbench.paths
-import mdrbench.report
-import mdrbench.sizes
-import mdrbench.subspaces
-import mdrbench.synth
+import mdrbench.metrics as metrics
+import mdrbench.report as report
 import mdrbench.views as views
+from mdrbench.workspace import open_workspace
 
-SIZE = os.environ.get("MDRBENCH_SIZE", "ci")
 SEED = 0
 DISENTANGLED_CONFIG = "proxy-norm-dis"
-size = mdrbench.sizes.get_size(SIZE)
 
-corpus = mdrbench.synth.ensure_corpus(SIZE, progress=False)
-features = mdrbench.features.compute_features(corpus, mdrbench.features.FRONTENDS[size.frontend], progress=False)
-results_dir = mdrbench.paths.results_dir(SIZE)
-results = mdrbench.bench.run_benchmark(size=SIZE, out_dir=results_dir, verbose=0, progress=False)
-models = results[results["kind"] == "model"]
-seeds = sorted(int(seed) for seed in models["seed"].unique())
-train_indices, test_indices = corpus.split_indices("train"), corpus.split_indices("test")
-slices = mdrbench.subspaces.subspace_slices(256)
+workspace = open_workspace()
+corpus, seeds = workspace.corpus, workspace.seeds
+train_indices, test_indices = workspace.train_tracks, workspace.test_tracks
+slices = workspace.subspaces(256)
 categories = list(slices)
-print(f"size {SIZE}: {len(train_indices)} training and {len(test_indices)} test tracks, seeds {seeds}")
 
 # %% [markdown]
 # ## Exercise 1: an equal say for every sub-space
@@ -99,31 +84,22 @@ print(f"size {SIZE}: {len(train_indices)} training and {len(test_indices)} test 
 # every weight is 1/4: the **plain mean**. With unequal block norms the blocks with the larger norms weigh more.
 
 # %%
-rng = np.random.default_rng(SEED)
-a, b = rng.normal(size=(2, 256))
-
-
-def cosine(x, y):
-    return float(x @ y / (np.linalg.norm(x) * np.linalg.norm(y)))
-
-
-def blockwise_normalized(x):
-    """Each 64-d block to unit norm, then the whole vector to unit norm: every block ends at norm 1/2."""
-    out = np.concatenate([x[block] / np.linalg.norm(x[block]) for block in slices.values()])
-    return out / np.linalg.norm(out)
-
-
-block_cosines = np.array([cosine(a[block], b[block]) for block in slices.values()])
-a_hat, b_hat = blockwise_normalized(a), blockwise_normalized(b)
-print(f"block norms after normalization: {[round(float(np.linalg.norm(a_hat[s])), 6) for s in slices.values()]}")
-print(f"complete cosine {cosine(a_hat, b_hat):+.6f}, mean of the block cosines {block_cosines.mean():+.6f}")
-assert np.isclose(cosine(a_hat, b_hat), block_cosines.mean())
+pair = np.random.default_rng(SEED).normal(size=(2, 256))  # the two vectors a and b, one per row
+a, b = pair
+# each 64-d block to unit norm, then the whole vector: every block ends at norm 1/2
+pair_hat = metrics.unit_rows(np.concatenate([metrics.unit_rows(pair[:, block]) for block in slices.values()], axis=1))
+block_cosines = np.array([metrics.cosine_matrix(pair[:, block])[0, 1] for block in slices.values()])
+complete_hat = metrics.cosine_matrix(pair_hat)[0, 1]
+print(f"block norms after normalization: {[round(float(np.linalg.norm(pair_hat[0, s])), 6) for s in slices.values()]}")
+print(f"complete cosine {complete_hat:+.6f}, mean of the block cosines {block_cosines.mean():+.6f}")
+assert np.isclose(complete_hat, block_cosines.mean(), atol=1e-6)
 
 weights = np.array([np.linalg.norm(a[s]) * np.linalg.norm(b[s]) for s in slices.values()])
 weighted = (weights * block_cosines).sum() / (np.linalg.norm(a) * np.linalg.norm(b))
-print(f"raw vectors: complete cosine {cosine(a, b):+.6f}, weighted formula {weighted:+.6f}, plain mean "
+complete_raw = metrics.cosine_matrix(pair)[0, 1]
+print(f"raw vectors: complete cosine {complete_raw:+.6f}, weighted formula {weighted:+.6f}, plain mean "
       f"{block_cosines.mean():+.6f}")
-assert np.isclose(cosine(a, b), weighted)
+assert np.isclose(complete_raw, weighted, atol=1e-6)
 
 # %% [markdown]
 # ## Exercise 2: fewer tracks for the probes (predict, then run)
@@ -137,8 +113,9 @@ assert np.isclose(cosine(a, b), weighted)
 # computed, then fit the probes on fewer tracks.
 
 # %%
-run = mdrbench.bench.load_run(results_dir, DISENTANGLED_CONFIG, SEED)
-arrays = mdrbench.evaluate.track_arrays(mdrbench.evaluate.ModelEmbedder(run.model), corpus, features, SEED)
+run = workspace.run(DISENTANGLED_CONFIG, SEED)
+arrays = mdrbench.evaluate.track_arrays(mdrbench.evaluate.ModelEmbedder(run.model), corpus, workspace.features,
+                                        SEED)
 assert np.allclose(arrays["test_embeddings"], run.test_embeddings, atol=1e-4)  # the stored test embeddings
 train_factors = corpus.factors.iloc[train_indices].reset_index(drop=True)
 test_factors = corpus.factors.iloc[test_indices].reset_index(drop=True)
@@ -149,7 +126,7 @@ def probes(train_rows: np.ndarray) -> pd.DataFrame:
     embeddings = np.concatenate([arrays["train_embeddings"][train_rows], arrays["test_embeddings"]])
     factors = pd.concat([train_factors.iloc[train_rows], test_factors], ignore_index=True)
     train_mask = np.arange(len(embeddings)) < len(train_rows)
-    return mdrbench.metrics.disentanglement_matrix(embeddings, factors[categories], slices, train_mask, seed=SEED)
+    return metrics.disentanglement_matrix(embeddings, factors[categories], slices, train_mask, seed=SEED)
 
 
 def summarize(matrix: pd.DataFrame) -> dict:
@@ -190,25 +167,25 @@ assert all(((m[categories] <= 1 + 1e-9) | m[categories].isna()).all().all() for 
 # proxy model with the one comparison rule.
 
 # %%
+converged = workspace.results.drop_duplicates(["config", "seed"]).set_index(["config", "seed"])["converged"]
 rows = []
-for config in mdrbench.report.DISENTANGLED:
+for config in report.DISENTANGLED:
     for seed in seeds:
-        matrix = pd.DataFrame.from_dict(mdrbench.bench.load_run(results_dir, config, seed).result["disentanglement"],
-                                        orient="index")
-        rows.append({"config": config, "seed": seed, **summarize(matrix)})
+        run_of_seed = workspace.run(config, seed)
+        matrix = pd.DataFrame.from_dict(run_of_seed.result["disentanglement"], orient="index")
+        rows.append({"kind": "model", "config": config, "seed": seed,
+                     "converged": converged[(config, seed)], **summarize(matrix)})
 selectivity = pd.DataFrame(rows)
 print(selectivity.groupby("config", sort=False)[["diagonal mean", "off-diagonal mean", "selectivity"]].mean()
       .round(3).to_string())
-wide = selectivity.pivot(index="seed", columns="config", values="selectivity")
-converged = bool(models.loc[models["config"].isin(mdrbench.report.DISENTANGLED), "converged"].all())
-verdict = mdrbench.report.compare(wide["classification-norm-dis"] - wide["proxy-norm-dis"], converged=converged)
+verdict = report.compare(*report.paired(selectivity, "selectivity", ["classification-norm-dis"], ["proxy-norm-dis"]))
 print(f"[{verdict.verdict}] classification-norm-dis is more selective than proxy-norm-dis: {verdict.describe(3)}")
 assert np.allclose(selectivity["selectivity"], selectivity["diagonal mean"] - selectivity["off-diagonal mean"])
 
 # %% [markdown]
 # **Reading it.** The classification model's sub-spaces are four separate Dense heads, the proxy model's are four
 # blocks of one layer: the architectures differ, so their selectivity may too. Whether the difference is beyond noise
-# is the verdict; with the two seeds of `ci`, expect "undetermined".
+# is the verdict; at `ci`, with few seeds, "undetermined" is the likely answer.
 #
 # ## Exercise 4 (open-ended): what does a 2-D picture keep?
 #
@@ -219,7 +196,7 @@ assert np.allclose(selectivity["selectivity"], selectivity["diagonal mean"] - se
 # %%
 era_block = run.test_embeddings[:, slices["era"]]
 eras = test_factors[["era"]]
-precision = {"era sub-space (64-d)": mdrbench.metrics.category_retrieval_scores(era_block, eras)
+precision = {"era sub-space (64-d)": metrics.category_retrieval_scores(era_block, eras)
              .loc["era", "precision_at_1"]}
 labels = eras["era"].to_numpy()
 repeated = pd.Series(labels).map(pd.Series(labels).value_counts()).to_numpy() > 1
