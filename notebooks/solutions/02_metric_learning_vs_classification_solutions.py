@@ -47,16 +47,16 @@ if "google.colab" in sys.modules:
 # run shows compared with one fixed basis, and (open-ended) how to test the paper's normalization claim on the
 # geometry of the space.
 #
-# Like the notebook, it reads `MDRBENCH_SIZE` (default `ci`) and reuses the benchmark's stored runs (`run_benchmark`
-# resumes: it trains only what is missing). Every number is printed, never written here; the `assert` lines check
-# the answers against a second computation.
+# Like the notebook, it opens the workspace of the size in `MDRBENCH_SIZE` (default `ci`) with
+# `mdrbench.workspace.open_workspace`, which reads the benchmark's stored runs. Every number is printed, never
+# written here; the `assert` lines check the answers against a second computation.
 #
-# **Time:** about 30 s at `ci` once the benchmark's runs exist (exercise 4 trains one small model; otherwise the
-# benchmark trains them first, about 5 minutes at `ci`). At `default`, exercise 4's training takes about 3 minutes.
+# **Time:** ci about 30 s (exercise 4 trains one small model) · default not measured (exercise 4's training: about
+# 3 min on 2 CPU cores) · full: GPU sizes, not measured here — once the benchmark's runs exist (otherwise the first
+# cell trains them: about 5 min at ci, about 2 h at default on 2 CPU cores).
 
 # %%
 import dataclasses
-import os
 
 import mdrbench  # first: it sets KERAS_BACKEND=torch, which Keras reads once, at its first import
 
@@ -67,33 +67,20 @@ import pandas as pd
 from keras import ops
 from sklearn.decomposition import PCA
 
-import mdrbench.bench
-import mdrbench.features
-import mdrbench.losses as losses
-import mdrbench.metrics as metrics
-import mdrbench.paths
-import mdrbench.report
-import mdrbench.sizes
-import mdrbench.synth
-import mdrbench.train
-import mdrbench.views as views
+from mdrbench import losses, metrics, report, train, views
+from mdrbench.metrics import unit_rows
+from mdrbench.workspace import open_workspace
 
-SIZE = os.environ.get("MDRBENCH_SIZE", "ci")
 SEED = 0
 RAW, NORM = "classification-raw-full", "classification-norm-full"
 KS = (1, 2, 4, 8)
 TOY_BATCH, TOY_DIM = 16, 8
 SNAPSHOT_EPOCHS, SNAPSHOT_EXCERPTS = 12, 2  # as in the notebook's section 7
 
-corpus = mdrbench.synth.ensure_corpus(SIZE, progress=False)
-results_dir = mdrbench.paths.results_dir(SIZE)
-results = mdrbench.bench.run_benchmark(size=SIZE, out_dir=results_dir, verbose=0, progress=False)
-models = results[results["kind"] == "model"]
-seeds = sorted(int(seed) for seed in models["seed"].unique())
-test_indices = corpus.split_indices("test")
-test_labels = corpus.tags[test_indices]
-tag_categories = np.array(corpus.vocabulary.categories)
-print(f"size {SIZE}: {len(test_indices)} test tracks, seeds {seeds}")
+workspace = open_workspace(runs=[RAW, NORM])
+corpus, features, size, seeds = workspace.corpus, workspace.features, workspace.size, workspace.seeds
+test_indices, test_labels, tag_categories = workspace.test_tracks, workspace.test_labels, workspace.tag_categories
+models = workspace.results[workspace.results["kind"] == "model"]
 
 # %% [markdown]
 # ## Exercise 1: the margin (predict, then run)
@@ -108,11 +95,8 @@ rng = np.random.default_rng(SEED)
 anchor, positive, negative = (rng.normal(size=(TOY_BATCH, TOY_DIM)).astype("float32") for _ in range(3))
 
 
-def unit(vectors):
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-
-
-difference = ((unit(anchor) * unit(negative)).sum(axis=1) - (unit(anchor) * unit(positive)).sum(axis=1))
+difference = ((unit_rows(anchor) * unit_rows(negative)).sum(axis=1)
+              - (unit_rows(anchor) * unit_rows(positive)).sum(axis=1))
 rows = []
 for margin in (0.0, 0.1, 0.5, 1.0, 2.0, 3.0):
     loss = float(ops.convert_to_numpy(losses.TripletLoss(embedding_dim=TOY_DIM, margin=margin)(anchor, positive,
@@ -175,7 +159,7 @@ assert np.isclose(scaling.loc[100.0, "raw BCE"], np.abs(large).sum(axis=1).mean(
 # the tracks within a tag, so the **tag AUC can change**: the norm carried tag information.
 
 # %%
-raw_run = mdrbench.bench.load_run(results_dir, RAW, SEED)
+raw_run = workspace.run(RAW, SEED)
 stored = raw_run.test_embeddings.astype(np.float64)
 normalized_embeddings = stored / np.linalg.norm(stored, axis=1, keepdims=True)
 recall_raw = metrics.recall_at_k(stored, test_labels, ks=KS)
@@ -213,11 +197,10 @@ print(f"tag ROC-AUC of the raw head: c_z · f {auc_stored:.4f}, c_z · f/||f|| {
 # fraction of its variance that each basis keeps, and how far the points appear to move between frames.
 
 # %%
-size = mdrbench.sizes.get_size(SIZE)
-features = mdrbench.features.compute_features(corpus, mdrbench.features.FRONTENDS[size.frontend], progress=False)
-snapshot_size = dataclasses.replace(size, max_epochs=min(size.max_epochs, SNAPSHOT_EPOCHS)) if SIZE == "ci" else size
-snapshots = mdrbench.train.EmbeddingSnapshots(features, test_indices, excerpts_per_track=SNAPSHOT_EXCERPTS)
-run = mdrbench.train.train(RAW, corpus, features, size=snapshot_size, seed=SEED, verbose=0, callbacks=[snapshots])
+snapshot_size = dataclasses.replace(size, max_epochs=min(size.max_epochs, SNAPSHOT_EPOCHS)) if size.name == "ci" \
+    else size
+snapshots = train.EmbeddingSnapshots(features, test_indices, excerpts_per_track=SNAPSHOT_EXCERPTS)
+run = train.train(RAW, corpus, features, size=snapshot_size, seed=SEED, verbose=0, callbacks=[snapshots])
 frames = snapshots.embeddings.astype(np.float64)  # (snapshots, test tracks, D)
 print(f"{RAW}: {run.epochs_run} epochs, {len(snapshots.epochs)} snapshots {frames.shape}")
 
@@ -240,7 +223,7 @@ assert (bases["own PCA keeps"] >= bases["fixed basis keeps"] - 1e-9).all()
 assert np.isclose(bases["own PCA keeps"].iloc[-1], bases["fixed basis keeps"].iloc[-1])
 
 # the notebook's animation uses that fixed basis: its last frame is the final snapshot's own PCA
-figure = views.animated_projection(frames, corpus.factors["genre"].to_numpy()[test_indices])
+figure = views.animated_projection(frames, workspace.test_factors["genre"].to_numpy())
 shown = np.zeros((frames.shape[1], 2))
 for trace in figure.frames[-1].data:  # one trace per genre; customdata holds the track rows
     shown[np.asarray(trace.customdata)] = np.c_[trace.x, trace.y]
@@ -285,13 +268,13 @@ print(f"the per-frame PCA flips the sign of an axis on {flipped} of {len(motion)
 # (anisotropy), raw against normalized, compared seed by seed with `mdrbench.report.compare`.
 
 # %%
-genres = corpus.factors["genre"].to_numpy()[test_indices]
+genres = workspace.test_factors["genre"].to_numpy()
 same_genre = genres[:, None] == genres[None, :]
 off_diagonal = ~np.eye(len(genres), dtype=bool)
 rows = []
 for name in (RAW, NORM):
     for seed in seeds:
-        vectors = unit(mdrbench.bench.load_run(results_dir, name, seed).test_embeddings.astype(np.float64))
+        vectors = unit_rows(workspace.run(name, seed).test_embeddings.astype(np.float64))
         cosine = vectors @ vectors.T
         rows.append({"config": name, "seed": seed,
                      "genre contrast": cosine[same_genre & off_diagonal].mean() - cosine[~same_genre].mean(),
@@ -300,7 +283,7 @@ geometry = pd.DataFrame(rows)
 print(geometry.groupby("config")[["genre contrast", "mean pairwise cosine"]].mean().round(4).to_string())
 wide = geometry.pivot(index="seed", columns="config", values="genre contrast")
 converged = bool(models.loc[models["config"].isin([RAW, NORM]), "converged"].all())
-comparison = mdrbench.report.compare(wide[NORM] - wide[RAW], converged=converged)
+comparison = report.compare(wide[NORM] - wide[RAW], converged=converged)
 print(f"[{comparison.verdict}] the normalized classifier has the larger genre contrast: {comparison.describe(4)}")
 
 # %% [markdown]
