@@ -42,37 +42,42 @@ if "google.colab" in sys.modules:
 # `default` and `full`, the `-full` suffix...) are defined in the [glossary](../../docs/glossary.md).
 #
 # Worked solutions to the exercises at the end of `01_data`: how often a tag and its synonyms come together, what
-# a ten times larger corpus does to the measured tag noise, what the number of raters does to the "clean" subset
-# of the simulated raters, and (open-ended) what factors that are not independent would do.
+# a ten times larger corpus does to the measured tag noise, which factor makes the mix brighter, and (open-ended)
+# what factors that are not independent would do.
 #
-# It reads `MDRBENCH_SIZE` (default `ci`) like the notebook and trains nothing. Every number is printed, never
-# written here; the `assert` lines check the answers against a second computation.
+# Like the notebook, it opens the corpus of `MDRBENCH_SIZE` (default `ci`) with `open_workspace(runs=False)` and
+# trains nothing. Every number is printed, never written here; the `assert` lines check the answers against a
+# second computation.
 #
-# **Time:** about 10 s at `ci` once the corpus is cached.
+# **Time:** ci about 20 s · default about 20 s · full: not measured — once the size's corpus is cached.
 
 # %%
-import os
-
 import numpy as np
 import pandas as pd
-from scipy import stats
+import plotly.graph_objects as go
 
-import mdrbench.dimsim
 import mdrbench.synth
+import mdrbench.views as views
+from mdrbench.corpus import CATEGORIES
+from mdrbench.metrics import cramers_v, cramers_v_if_independent
+from mdrbench.workspace import open_workspace
 
-SIZE = os.environ.get("MDRBENCH_SIZE", "ci")
-SEED = 0
-corpus = mdrbench.synth.ensure_corpus(SIZE, seed=SEED, progress=False)
+MAX_ANALYSIS_TRACKS = 400  # as in the notebook
+ANALYSIS_SECONDS = 3.0
+HIGH_FREQUENCY_HZ = 5000.0  # "high band" for the era bandwidth share
+
+workspace = open_workspace(runs=False)
+corpus = workspace.corpus
+SEED = corpus.info["generator"]["seed"]  # the corpus's own seed, so draw_factors/draw_tags reproduce it
 tag_settings = corpus.info["generator"]["tags"]
-print(corpus)
 
 # %% [markdown]
 # ## Exercise 1: a tag and its synonyms together
 #
 # A calm track keeps its tag `calm` with the tag's keep rate, and each synonym (`chill`, `mellow`) appears with
-# probability 0.35, independently of the canonical tag (`mdrbench/synth/tags.py`). So among the calm tracks, the
-# expected share carrying `calm` **and** at least one synonym is keep rate x (1 - 0.65²). The "at least one tag"
-# rule cannot change this count: a track with a synonym already has a tag.
+# the synonym rate s, independently of the canonical tag (`mdrbench/synth/tags.py`). So among the calm tracks, the
+# expected share carrying `calm` **and** at least one of its two synonyms is keep rate x (1 - (1 - s)²). The "at
+# least one tag" rule cannot change this count: a track with a synonym already has a tag.
 
 # %%
 TAG = "calm"
@@ -151,62 +156,78 @@ assert summary["mean |measured - documented|"].iloc[1] < summary["mean |measured
 # tag more or less moves it by a few percent). A positive mean z is the small upward push of the "at least one
 # tag" rule; it would need far more tracks to dominate the noise.
 #
-# ## Exercise 3: fewer raters per triplet (predict, then run)
-#
-# **Prediction.** "Clean" means at least 90% of the raters agree. With 3 raters that means all 3 agree (2 of 3 is
-# 67%); with 12 raters, at least 11 of 12 must agree. Each rater has private weights and noise, so unanimity is
-# much easier among 3 than among 12: **fewer raters give a larger clean subset**, made of triplets that are
-# less certain. Separately, raising the agreement threshold can only shrink the clean subset.
-
-# %%
-N_TRIPLETS = 400
-clean_share = {}
-for raters in (3, 12):
-    simulated = mdrbench.dimsim.simulate_triplets(corpus, N_TRIPLETS, split="test", n_raters_range=(raters, raters),
-                                                  seed=SEED)
-    votes = simulated[["song1_vote", "song2_vote"]].to_numpy()
-    agreement = votes.max(axis=1) / votes.sum(axis=1)
-    assert np.allclose(agreement, mdrbench.dimsim.agreement_share(simulated))
-    clean_share[raters] = len(mdrbench.dimsim.clean_subset(simulated)) / len(simulated)
-    sizes = {threshold: len(mdrbench.dimsim.clean_subset(simulated, agreement=threshold))
-             for threshold in (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)}
-    assert list(sizes.values()) == sorted(sizes.values(), reverse=True)  # a higher bar keeps fewer triplets
-    print(f"{raters:2d} raters per triplet: clean share {clean_share[raters]:.2f}; clean subset size by threshold "
-          f"{sizes}")
-assert clean_share[3] > clean_share[12]
 
 # %% [markdown]
-# **Reading it.** With 3 raters most "clean" triplets are unanimous by luck; with 12 the bar is real. Dim-Sim had
-# 5-12 raters per triplet, so its clean subset mixes both regimes: a clean triplet with 5 votes is weaker evidence
-# than one with 12.
+# ## Exercise 3: brightness and the instrument (predict, then run)
+#
+# **Prediction.** The lead instrument is one voice in a mix that also has drums, bass and (often) an
+# accompaniment, so its timbre moves the centroid of the whole mix only partly. Era changes the bandwidth of the
+# whole mix (a low-pass on everything), and mood shifts the register and the drums. A reasonable guess: era moves
+# brightness at least as much as the instrument, so one brightness number cannot tell instruments apart, and a model
+# has to learn timbre from spectro-temporal patterns.
+#
+# The centroid of a clip is the magnitude-weighted mean frequency of its average spectrum (`views.average_spectrum`),
+# and the high-band share its power above `HIGH_FREQUENCY_HZ`, from the same clips as the notebook's era figure.
+
+# %%
+analysis_tracks = np.arange(min(len(corpus), MAX_ANALYSIS_TRACKS))
+clip_length = int(ANALYSIS_SECONDS * corpus.sample_rate)
+brightness_rows = []
+for index in analysis_tracks:
+    audio = corpus.audio(int(index))
+    middle = max(0, (len(audio) - clip_length) // 2)
+    frequencies, decibels = views.average_spectrum(audio[middle:middle + clip_length], corpus.sample_rate)
+    magnitude = 10 ** (decibels / 20)
+    power = magnitude**2
+    brightness_rows.append({"centroid_hz": float((frequencies * magnitude).sum() / magnitude.sum()),
+                            "high_band_share": float(power[frequencies > HIGH_FREQUENCY_HZ].sum() / power.sum())})
+brightness = pd.concat([corpus.factors.iloc[analysis_tracks].reset_index(drop=True), pd.DataFrame(brightness_rows)],
+                       axis=1)
+median_centroids = {category: brightness.groupby(category)["centroid_hz"].median() for category in CATEGORIES}
+spread = pd.Series({category: medians.max() - medians.min() for category, medians in median_centroids.items()},
+                   name="range of the median centroids (Hz)")
+print(spread.round(0).to_string())
+era_high_band = brightness.groupby("era")["high_band_share"].median().loc[list(mdrbench.synth.FACTORS["era"])]
+print(f"median power share above {HIGH_FREQUENCY_HZ:.0f} Hz per era:", era_high_band.round(4).to_dict())
+assert np.all(brightness["centroid_hz"].between(0, corpus.sample_rate / 2))  # a centroid lies inside the band
+assert era_high_band[["90s", "00s"]].mean() > era_high_band[["60s", "70s"]].mean()  # the old eras' low-pass
+
+instrument_figure = go.Figure()
+colors = views.label_colors(mdrbench.synth.FACTORS["instrument"])
+for instrument in mdrbench.synth.FACTORS["instrument"]:
+    rows = brightness[brightness["instrument"] == instrument]
+    instrument_figure.add_trace(go.Box(y=rows["centroid_hz"], name=instrument, boxpoints="all",
+                                       marker_color=colors[instrument]))
+instrument_figure.update_layout(title="spectral centroid of the mix, per lead instrument", yaxis_title="Hz",
+                                template="plotly_white", showlegend=False)
+instrument_figure.show()
+
+# %% [markdown]
+# **Reading it.** Compare the instrument's range with era's and mood's in the printed table, and in the box plot
+# how far the medians move against how much the boxes overlap. Where another factor moves the centroid as much as
+# the instrument does, brightness alone cannot name the instrument. The high-band shares show the era's low-pass
+# directly (the 60s also add a floor of tape hiss, which lifts their high band a little).
 #
 # ## Exercise 4 (open-ended): factors that are not independent
 #
 # A worked sketch. On Last.fm, genre and era are correlated (there is little 60s electronic music). Imitate that
 # without rendering audio: draw the factors of many tracks, then drop most electronic and hip-hop tracks of the
 # 60s and 70s, as a real catalogue would lack them. Measure Cramér's V between genre and era before and after,
-# beside its typical value under independence (the notebook's formula; a few lines of glue around scipy).
+# beside its typical value under independence (`mdrbench.metrics.cramers_v`, `cramers_v_if_independent`).
 
 # %%
-def cramers_v(first: pd.Series, second: pd.Series) -> tuple[float, float]:
-    """Cramér's V of two categorical columns, and its typical value under independence (as in notebook 01)."""
-    table = pd.crosstab(first, second)
-    chi2, _, dof, _ = stats.chi2_contingency(table, correction=False)
-    scale = table.to_numpy().sum() * (min(table.shape) - 1)
-    return float(np.sqrt(chi2 / scale)), float(np.sqrt(dof / scale))
-
-
 DROP_SHARE = 0.9  # share of the 60s/70s electronic and hip-hop tracks a "real" catalogue lacks
 drawn = mdrbench.synth.draw_factors(10 * len(corpus), seed=SEED)
 rng = np.random.default_rng(SEED)
 anachronistic = (drawn["genre"].isin(["electronic", "hip-hop"]) & drawn["era"].isin(["60s", "70s"])).to_numpy()
 catalogue = drawn[~(anachronistic & (rng.random(len(drawn)) < DROP_SHARE))]
-independent_v, typical_v = cramers_v(drawn["genre"], drawn["era"])
-biased_v, biased_typical = cramers_v(catalogue["genre"], catalogue["era"])
+independent_v = cramers_v(drawn["genre"], drawn["era"])
+biased_v = cramers_v(catalogue["genre"], catalogue["era"])
 print(f"genre x era, {len(drawn)} independent draws: V = {independent_v:.3f} (typical if independent "
-      f"{typical_v:.3f})")
+      f"{cramers_v_if_independent(drawn['genre'], drawn['era']):.3f})")
 print(f"after dropping {DROP_SHARE:.0%} of the 60s/70s electronic and hip-hop tracks ({len(catalogue)} left): "
-      f"V = {biased_v:.3f} (typical if independent {biased_typical:.3f})")
+      f"V = {biased_v:.3f} (typical if independent "
+      f"{cramers_v_if_independent(catalogue['genre'], catalogue['era']):.3f})")
 era_given_electronic = catalogue.loc[catalogue["genre"] == "electronic", "era"].value_counts(normalize=True)
 print("era of the electronic tracks left:", era_given_electronic.round(2).to_dict())
 assert biased_v > independent_v
