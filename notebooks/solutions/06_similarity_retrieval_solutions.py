@@ -45,48 +45,35 @@ if "google.colab" in sys.modules:
 # test split, the chance level of R@1 computed exactly, multidimensional retrieval for the triplet model, and
 # (open-ended) the queries whose answer changes most when only the instrument dimensions count.
 #
-# Like the notebook, it reads `MDRBENCH_SIZE` (default `ci`) and reuses the benchmark's stored runs (`run_benchmark`
-# resumes: it trains only what is missing). Every number is printed, never written here; the `assert` lines check
+# Like the notebook, it opens the size named by `MDRBENCH_SIZE` (default `ci`) with `open_workspace` and reuses the
+# benchmark's stored runs. Every number is printed, never written here; the `assert` lines check
 # the answers against a second computation.
 #
-# **Time:** about 20 s at `ci` once the benchmark's runs exist (otherwise the benchmark trains them first, about
-# 5 minutes at `ci`).
+# **Time:** ci about 15 s · default not measured · full: GPU sizes, not measured here — once the benchmark's runs
+# exist (otherwise the first cell trains them: about 5 min at ci, about 2 h at default on 2 CPU cores).
 
 # %%
-import os
-
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-import mdrbench
-import mdrbench.bench
-import mdrbench.metrics
-import mdrbench.paths
-import mdrbench.report
-import mdrbench.subspaces
-import mdrbench.synth
+import mdrbench.metrics as metrics
+import mdrbench.report as report
 import mdrbench.views as views
+from mdrbench.workspace import open_workspace
 
-SIZE = os.environ.get("MDRBENCH_SIZE", "ci")
 EXAMPLE_CONFIG = "proxy-norm-dis"
 TRIPLET_CONFIG = "triplet-norm-dis"
 SEED = 0
 
-corpus = mdrbench.synth.ensure_corpus(SIZE, progress=False)
-results_dir = mdrbench.paths.results_dir(SIZE)
-results = mdrbench.bench.run_benchmark(size=SIZE, out_dir=results_dir, verbose=0, progress=False)
-models = results[results["kind"] == "model"]
-seeds = sorted(int(seed) for seed in models["seed"].unique())
-test_indices = corpus.split_indices("test")
-run = mdrbench.bench.load_run(results_dir, EXAMPLE_CONFIG, SEED)
-assert (run.test_track_ids == corpus.track_ids[test_indices]).all()
+workspace = open_workspace()
+corpus, results, seeds = workspace.corpus, workspace.results, workspace.seeds
+test_indices, test_factors = workspace.test_tracks, workspace.test_factors
+run = workspace.run(EXAMPLE_CONFIG, SEED)
 embeddings = run.test_embeddings
-labels = corpus.tags[test_indices].astype(bool)
-test_factors = corpus.factors.iloc[test_indices].reset_index(drop=True)
-slices = mdrbench.subspaces.subspace_slices(embeddings.shape[1])
+labels = workspace.test_labels
+slices = workspace.subspaces(embeddings.shape[1])
 n_test = len(test_indices)
-print(f"size {SIZE}: {n_test} test tracks, seeds {seeds}")
 
 # %% [markdown]
 # ## Exercise 1: R@K with every track as a neighbour (predict, then run)
@@ -98,7 +85,7 @@ print(f"size {SIZE}: {n_test} test tracks, seeds {seeds}")
 
 # %%
 ks = (1, 2, 4, 8, 16, n_test - 1)
-library = mdrbench.metrics.recall_at_k(embeddings, labels, ks=ks)
+library = metrics.recall_at_k(embeddings, labels, ks=ks)
 others_carry = (labels.sum(axis=0)[None, :] - labels) > 0  # (n, n_tags): another test track carries the tag
 tagged = labels.any(axis=1)
 by_hand = ((others_carry & labels).sum(axis=1)[tagged] / labels.sum(axis=1)[tagged]).mean()
@@ -125,7 +112,7 @@ print(f"tags carried by exactly one test track: {unique_tags or 'none'}")
 # %%
 N_PERMUTATIONS = 200
 rng = np.random.default_rng(SEED)
-shuffled = np.array([mdrbench.metrics.recall_at_k(embeddings, labels[rng.permutation(n_test)], ks=(1,))[1]
+shuffled = np.array([metrics.recall_at_k(embeddings, labels[rng.permutation(n_test)], ks=(1,))[1]
                      for _ in range(N_PERMUTATIONS)])
 overlap = labels.astype(float) @ labels.T.astype(float)  # |y_a ∩ y_b|
 coverage = np.divide(overlap, labels.sum(axis=1)[:, None], out=np.zeros_like(overlap),
@@ -150,30 +137,31 @@ assert abs(shuffled.mean() - exact) < 4 * standard_error
 # `mdrbench.report.compare`. One precision@1 is checked by hand first.
 
 # %%
-triplet_run = mdrbench.bench.load_run(results_dir, TRIPLET_CONFIG, SEED)
+triplet_run = workspace.run(TRIPLET_CONFIG, SEED)
 genre = test_factors["genre"].to_numpy()
-nearest = mdrbench.metrics.nearest_neighbors(triplet_run.test_embeddings[:, slices["genre"]], k=1)[:, 0]
+nearest = metrics.nearest_neighbors(triplet_run.test_embeddings[:, slices["genre"]], k=1)[:, 0]
 repeated = pd.Series(genre).map(pd.Series(genre).value_counts()).to_numpy() > 1
 by_hand = (genre[nearest] == genre)[repeated].mean()
-library_table = mdrbench.metrics.category_retrieval_scores(triplet_run.test_embeddings, test_factors[["genre"]],
+library_table = metrics.category_retrieval_scores(triplet_run.test_embeddings, test_factors[["genre"]],
                                                            subspace_slices=slices)
 library_p1 = library_table.loc["genre", "precision_at_1"]
 print(f"genre P@1 in the genre sub-space: by hand {by_hand:.4f}, library {library_p1:.4f}")
 assert np.isclose(by_hand, library_p1)
 
-per_seed, gains = [], []
-for seed in seeds:
-    seed_embeddings = mdrbench.bench.load_run(results_dir, TRIPLET_CONFIG, seed).test_embeddings
-    complete = mdrbench.metrics.category_retrieval_scores(seed_embeddings, test_factors)
-    subspace = mdrbench.metrics.category_retrieval_scores(seed_embeddings, test_factors, subspace_slices=slices)
+per_seed, gain_rows = [], []
+for seed_run in workspace.runs(TRIPLET_CONFIG):
+    complete = metrics.category_retrieval_scores(seed_run.test_embeddings, test_factors)
+    subspace = metrics.category_retrieval_scores(seed_run.test_embeddings, test_factors, subspace_slices=slices)
     frame = pd.DataFrame({"P@1 complete": complete["precision_at_1"], "P@1 sub-space": subspace["precision_at_1"],
                           "MAP@R complete": complete["map_at_r"], "MAP@R sub-space": subspace["map_at_r"]})
     per_seed.append(frame)
-    gains.append((frame["P@1 sub-space"] - frame["P@1 complete"]).mean())
+    gain_rows.append({"kind": "model", "config": TRIPLET_CONFIG, "seed": seed_run.result["seed"],
+                      "converged": bool(results.loc[results["config"] == TRIPLET_CONFIG, "converged"].all()),
+                      **frame[["P@1 sub-space", "P@1 complete"]].mean().to_dict()})
 print(f"{TRIPLET_CONFIG}, mean over {len(seeds)} seeds:")
 print((sum(per_seed) / len(per_seed)).round(3).to_string())
-converged = bool(models.loc[models["config"] == TRIPLET_CONFIG, "converged"].all())
-comparison = mdrbench.report.compare(gains, converged=converged)
+comparison = report.compare(*report.paired_columns(pd.DataFrame(gain_rows), TRIPLET_CONFIG, "P@1 sub-space",
+                                                   "P@1 complete"))
 print(f"[{comparison.verdict}] searching the category's sub-space beats the complete space (mean P@1 gain over "
       f"categories): {comparison.describe(3)}")
 
@@ -189,8 +177,8 @@ print(f"[{comparison.verdict}] searching the category's sub-space beats the comp
 
 # %%
 K = 5
-complete_neighbours = mdrbench.metrics.nearest_neighbors(embeddings, K)
-instrument_neighbours = mdrbench.metrics.nearest_neighbors(embeddings[:, slices["instrument"]], K)
+complete_neighbours = metrics.nearest_neighbors(embeddings, K)
+instrument_neighbours = metrics.nearest_neighbors(embeddings[:, slices["instrument"]], K)
 jaccard = np.array([len(set(c) & set(i)) / len(set(c) | set(i))
                     for c, i in zip(complete_neighbours, instrument_neighbours, strict=True)])
 print(f"Jaccard overlap of the two neighbour sets: mean {jaccard.mean():.2f}, min {jaccard.min():.2f}, "
@@ -208,7 +196,11 @@ share_complete = np.mean(instrument[complete_neighbours[query]] == instrument[qu
 share_instrument = np.mean(instrument[instrument_neighbours[query]] == instrument[query])
 print(f"neighbours sharing the query's instrument: complete {share_complete:.0%}, instrument sub-space "
       f"{share_instrument:.0%}")
-display(views.audio_player(corpus.audio(test_indices[query])[:5 * corpus.sample_rate], corpus.sample_rate))
+display(views.audio_table([(f"{role}: {corpus.track_ids[test_indices[index]]} ({instrument[index]})",
+                            corpus.audio(test_indices[index])) for role, index in
+                           [("query", query), ("complete space, first neighbour", complete_neighbours[query, 0]),
+                            ("instrument sub-space, first neighbour", instrument_neighbours[query, 0])]],
+                          corpus.sample_rate, seconds=5.0))
 
 # %% [markdown]
 # **What to look for.**
@@ -216,7 +208,7 @@ display(views.audio_player(corpus.audio(test_indices[query])[:5 * corpus.sample_
 # * A low overlap means the complete space answered with other reasons (same genre, same era) and the instrument
 #   block answers "same lead instrument, whatever the rest": check whether the instrument column of the second list
 #   matches the query more often. If it does not, the block has not learned the instrument yet.
-# * Listen to the query and the first neighbour of each list (`views.audio_player`, as in section 5 of the
+# * Listen to the query and the first neighbour of each list (`views.audio_table`, as in section 5 of the
 #   notebook): the sub-space answer should sound like the same instrument in a different style.
 # * Averaged over all queries, this is exactly what per-category precision@1 and MAP@R measure (exercise 3); one
 #   query is an anecdote, the table is the evidence.
