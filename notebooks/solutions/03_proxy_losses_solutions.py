@@ -45,16 +45,14 @@ if "google.colab" in sys.modules:
 # of a track's nearest proxies changes with how many we look at, why centring the proxies changes no tag score
 # ranking but does change the cosines, and (open-ended) whether synonyms' proxies stay together across seeds.
 #
-# Like the notebook, it reads `MDRBENCH_SIZE` (default `ci`) and reuses the benchmark's stored runs (`run_benchmark`
-# resumes: it trains only what is missing). Every number is printed, never written here; the `assert` lines check
-# the answers against a second computation.
+# Like the notebook, it opens the workspace of the size in `MDRBENCH_SIZE` (default `ci`) with
+# `mdrbench.workspace.open_workspace`, which reads the benchmark's stored runs. Every number is printed, never
+# written here; the `assert` lines check the answers against a second computation.
 #
-# **Time:** about 20 s at `ci` once the benchmark's runs exist (otherwise the benchmark trains them first, about
-# 5 minutes at `ci`).
+# **Time:** ci about 20 s · default not measured · full: GPU sizes, not measured here — once the benchmark's runs
+# exist (otherwise the first cell trains them: about 5 min at ci, about 2 h at default on 2 CPU cores).
 
 # %%
-import os
-
 import mdrbench  # first: it sets KERAS_BACKEND=torch, which Keras reads once, at its first import
 
 mdrbench.ensure_torch_backend()
@@ -63,33 +61,26 @@ import numpy as np
 import pandas as pd
 from keras import ops
 
-import mdrbench.bench
-import mdrbench.losses as losses
-import mdrbench.metrics as metrics
-import mdrbench.paths
-import mdrbench.synth
+from mdrbench import losses, metrics
+from mdrbench.synth.tags import SYNONYMS
+from mdrbench.workspace import open_workspace
 
-SIZE = os.environ.get("MDRBENCH_SIZE", "ci")
 SEED = 0
 FULL = "proxy-norm-full"
 
-corpus = mdrbench.synth.ensure_corpus(SIZE, progress=False)
-vocabulary = corpus.vocabulary
-tag_names = np.array(vocabulary.tags)
-tag_categories = np.array(vocabulary.categories)
-results_dir = mdrbench.paths.results_dir(SIZE)
-results = mdrbench.bench.run_benchmark(size=SIZE, out_dir=results_dir, verbose=0, progress=False)
-seeds = sorted(int(seed) for seed in results.loc[results["kind"] == "model", "seed"].unique())
-test_indices = corpus.split_indices("test")
-test_labels = corpus.tags[test_indices].astype(bool)
-full_run = mdrbench.bench.load_run(results_dir, FULL, SEED)
+workspace = open_workspace(runs=[FULL])
+vocabulary, tag_names = workspace.corpus.vocabulary, np.array(workspace.tag_names)
+tag_categories, seeds, test_labels = workspace.tag_categories, workspace.seeds, workspace.test_labels
+full_run = workspace.run(FULL, SEED)
 proxies = ops.convert_to_numpy(full_run.model.objective.proxies).astype(np.float64)  # (n_tags, D)
 centred = proxies - proxies.mean(axis=0, keepdims=True)
 embeddings = full_run.test_embeddings.astype(np.float64)  # unit norm
-print(f"size {SIZE}: {len(test_indices)} test tracks, {len(tag_names)} tags, seeds {seeds}")
 
 # %% [markdown]
 # ## Exercise 1: the softmax floor for k tags (predict, then run)
+#
+# Single-label proxy losses (ProxyNCA, normalized softmax) put a softmax over the proxies: the probabilities sum to
+# one, so the proxies compete for each track. The paper's multi-label loss uses a sigmoid per tag instead.
 #
 # **Prediction.** With a multi-hot target spread evenly over k true tags, the softmax cross-entropy is
 # −(1/k) Σ log p_z over the true tags, and the k probabilities share at most 1: the best they can do is 1/k each,
@@ -177,11 +168,9 @@ print(f"tracks whose top-3 tags agree between the logits and the cosine to the c
 # %%
 rows = []
 for seed in seeds:
-    seed_proxies = ops.convert_to_numpy(mdrbench.bench.load_run(results_dir, FULL, seed).model.objective.proxies)
-    seed_centred = seed_proxies - seed_proxies.mean(axis=0, keepdims=True)
-    unit = seed_centred / np.linalg.norm(seed_centred, axis=1, keepdims=True)
-    cosine = unit @ unit.T
-    for synonym, tag in mdrbench.synth.SYNONYMS.items():
+    seed_proxies = ops.convert_to_numpy(workspace.run(FULL, seed).model.objective.proxies)
+    cosine = metrics.cosine_matrix(seed_proxies - seed_proxies.mean(axis=0, keepdims=True))
+    for synonym, tag in SYNONYMS.items():
         z, s = vocabulary.index(tag), vocabulary.index(synonym)
         others = np.flatnonzero((tag_categories == tag_categories[z]) & (np.arange(len(tag_names)) != z))
         ranking = others[np.argsort(-cosine[z, others], kind="stable")]
@@ -190,7 +179,7 @@ for seed in seeds:
 synonym_table = pd.DataFrame(rows)
 print(synonym_table.pivot_table(index=["tag", "synonym"], columns="seed", values="rank in category").to_string())
 first = synonym_table.assign(first=synonym_table["rank in category"] == 1).groupby("seed")["first"].sum()
-print(f"synonyms ranked first, per seed: {first.to_dict()} of {len(mdrbench.synth.SYNONYMS)}")
+print(f"synonyms ranked first, per seed: {first.to_dict()} of {len(SYNONYMS)}")
 assert synonym_table["rank in category"].between(1, synonym_table["of"]).all()
 
 # %% [markdown]
@@ -202,5 +191,5 @@ assert synonym_table["rank in category"].between(1, synonym_table["of"]).all()
 # * Pairs inside a crowded category (the two `calm` synonyms) have more competitors than `female vocalist`; the
 #   column "of" says how many.
 # * The synonym has fewer positives than its tag (0.35 vs the keep rate), so its proxy gets fewer pulls; at `ci` a
-#   synonym can be carried by only a handful of training tracks. At `default` the ranks should settle, which is the
-#   check to run before trusting any single seed.
+#   synonym can be carried by only a handful of training tracks. Whether the ranks settle at `default` is the check
+#   to run before trusting any single seed.
