@@ -42,19 +42,18 @@ if "google.colab" in sys.modules:
 # `default` and `full`, the `-full` suffix...) are defined in the [glossary](../../docs/glossary.md).
 #
 # Worked solutions to the exercises at the end of `09_training_time`: how a third model changes the training-time
-# ratios, what the schedule's patience does to a run, the data budget of an epoch at the `default` size computed
-# without running it, and (open-ended) measuring the cost of a training step yourself.
+# ratios, the data budget of an epoch at the `default` size computed without running it, and (open-ended)
+# measuring the cost of a training step yourself. (What the schedule's patience does to a run is exercise 2 of
+# notebook 04.)
 #
-# Like the notebook, it reads `MDRBENCH_SIZE` (default `ci`) and reuses the benchmark's stored runs (`run_benchmark`
-# resumes: it trains only what is missing). Every number is printed, never written here; the `assert` lines check
-# the answers against a second computation.
+# Like the notebook, it reads `MDRBENCH_SIZE` (default `ci`) and reuses the benchmark's stored runs
+# (`open_workspace`). Every number is printed, never written here; the `assert` lines check the answers against a
+# second computation.
 #
-# **Time:** about 30 s at `ci` once the benchmark's runs exist (exercise 4 times a few training steps of two
-# models; without stored runs the benchmark trains them first, about 5 minutes at `ci`).
+# **Time:** ci about 20 s · default not measured — once the benchmark's runs exist (exercise 3 times a few
+# training steps of two models).
 
 # %%
-import os
-
 import mdrbench  # first: it sets KERAS_BACKEND=torch, which Keras reads once, at its first import
 
 mdrbench.ensure_torch_backend()
@@ -65,26 +64,18 @@ import numpy as np
 import pandas as pd
 
 import mdrbench.bench
-import mdrbench.configs
-import mdrbench.features
 import mdrbench.metrics as metrics
-import mdrbench.paths
 import mdrbench.sizes
 import mdrbench.synth
 import mdrbench.train
+from mdrbench.workspace import open_workspace
 
-SIZE = os.environ.get("MDRBENCH_SIZE", "ci")
-size = mdrbench.sizes.get_size(SIZE)
 SEED = 0
-
-corpus = mdrbench.synth.ensure_corpus(SIZE, progress=False)
-features = mdrbench.features.compute_features(corpus, mdrbench.features.FRONTENDS[size.frontend], progress=False)
-results_folder = mdrbench.paths.results_dir(SIZE)
-results = mdrbench.bench.run_benchmark(size=SIZE, out_dir=results_folder, verbose=0, progress=False)
-models = results[results["kind"] == "model"]
+workspace = open_workspace()
+size, corpus, features, results_folder = workspace.size, workspace.corpus, workspace.features, workspace.results_folder
+models = workspace.results[workspace.results["kind"] == "model"]
 trained = models[models["same_as"].isna()]
-print(f"size {size.name}: batch {size.batch_size}, patience {size.patience}, {len(corpus.split_indices('train'))} "
-      f"training tracks")
+print(f"size {size.name}: batch {size.batch_size}, {len(workspace.train_tracks)} training tracks")
 
 # %% [markdown]
 # ## Exercise 1: a third model (predict, then run)
@@ -107,44 +98,7 @@ assert all(np.isclose(ratios[name], totals[name] / min(totals.values())) for nam
 assert np.isclose(faster_c["A"], totals["A"] / (5 * seconds["C"]))
 
 # %% [markdown]
-# ## Exercise 2: patience (predict, then run)
-#
-# **Prediction.** The schedule divides the learning rate after `patience` stalled epochs and stops at the stall
-# after the last reduction. More patience means waiting longer at every plateau: **longer runs** and a later best
-# epoch, and usually a lower best loss (each learning rate gets more epochs to settle), though not always: the
-# reductions fall at other epochs, so the noise they meet differs. Fewer allowed reductions means stopping earlier,
-# at a higher learning rate, so a higher loss floor.
-#
-# The toy learner of the notebook (its validation loss moves 20% of the way towards a floor that is higher at a larger
-# learning rate, plus noise), run to the end for several settings with the same noise:
-
-# %%
-def run_schedule(patience: int, max_reductions: int, max_epochs: int = 400) -> dict:
-    """The notebook's toy learner (mdrbench.train.toy_schedule_run); the same noise for every setting."""
-    history, schedule = mdrbench.train.toy_schedule_run(patience, max_reductions, min_delta=size.min_delta,
-                                                        max_epochs=max_epochs, seed=SEED)
-    losses = [row["val_loss"] for row in history]
-    return {"epochs run": len(losses), "best epoch": schedule.best_epoch, "best loss": min(losses),
-            "reductions": schedule.reductions, "stopped by": schedule.stopped_by}
-
-
-patience_table = pd.DataFrame({patience: run_schedule(patience, 5) for patience in (1, 2, 4, 8)}).T
-patience_table.index.name = "patience (5 reductions)"
-print(patience_table.to_string())
-reductions_table = pd.DataFrame({reductions: run_schedule(4, reductions) for reductions in (0, 1, 3, 5)}).T
-reductions_table.index.name = "reductions (patience 4)"
-print(reductions_table.to_string())
-assert patience_table["epochs run"].is_monotonic_increasing
-assert reductions_table["epochs run"].is_monotonic_increasing
-assert (patience_table["stopped by"] == "schedule").all()
-
-# %% [markdown]
-# **Reading it.** Each run ends `patience` stalled epochs after its last improvement, after its last allowed
-# reduction, so patience multiplies the waiting at every plateau. The paper's 10 epochs and 5 reductions need at
-# least 60 stalled epochs after the best one: this is why each size scales them down (printed at the top), and why
-# "epochs to convergence" means the best epoch, not the last.
-#
-# ## Exercise 3: the data budget of an epoch at `default`, without running it
+# ## Exercise 2: the data budget of an epoch at `default`, without running it
 #
 # **Prediction.** An epoch draws one anchor per training track for every objective, so every configuration takes
 # ceil(training tracks / batch size) steps; what differs is the excerpts per step (1, 3 or 6 per anchor). The
@@ -170,7 +124,7 @@ for config in ("proxy-norm-full", "triplet-norm-full", "triplet-track-norm-dis")
     assert budget.loc[(size.name, config), "excerpts per step"] == stored.loc[config, "excerpts_per_step"]
 
 # %% [markdown]
-# ## Exercise 4 (open-ended): measure the cost of a step yourself
+# ## Exercise 3 (open-ended): measure the cost of a step yourself
 #
 # A worked sketch. `mdrbench.bench.measure_step_costs` is how the benchmark timed every configuration: a few steps
 # of each in turn, round-robin, in one process, and the median. Run it for one proxy and one triplet model with a
@@ -200,5 +154,5 @@ assert all(value > 0 for value in comparison["my median step (s)"])
 #   ratio moves, then raise `rounds`.
 # * A ratio below the excerpt ratio means fixed costs per step (the optimizer update, data loading, Python) weigh
 #   more than the extra excerpts; above it, the larger batch of excerpts fits the processor's caches less well.
-# * The time ratio of the paper multiplies this by steps per epoch (equal for all, exercise 3) and by epochs to
-#   convergence (the schedule, exercise 2): a cheap step does not make a fast model if it needs many more epochs.
+# * The time ratio of the paper multiplies this by steps per epoch (equal for all, exercise 2) and by epochs to
+#   convergence (the schedule, notebook 04): a cheap step does not make a fast model if it needs many more epochs.
