@@ -45,50 +45,41 @@ if "google.colab" in sys.modules:
 # model knows and gets right, what a shorter feature window changes, whether the domain gap belongs to the model or to
 # the data, and (open-ended) how to bring a folder of your own.
 #
-# Like the notebook, it reads `MDRBENCH_SIZE` (default `ci`) and reuses the benchmark's stored runs (`run_benchmark`
-# resumes: it trains only what is missing). It works on the recordings shipped with mdrbench
+# Like the notebook, it opens the workspace of `MDRBENCH_SIZE` (default `ci`) with the stored runs of the two models
+# it compares (`open_workspace` trains only what is missing). It works on the recordings shipped with mdrbench
 # (`mdrbench.sources.load_real_music`), with no feature cache written. Every number is printed, never written here;
 # the `assert` lines check the answers against a second computation.
 #
-# **Time:** about 30 s at `ci` once the benchmark's runs exist (otherwise the benchmark trains the two models it needs
-# first, a couple of minutes at `ci`).
+# **Time:** ci about 15 s · default about 20 s · full: not measured — once the benchmark's runs of the two models
+# exist (otherwise the first cell trains them: a couple of minutes at ci).
 
 # %%
-import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-import mdrbench
-import mdrbench.bench
 import mdrbench.evaluate
 import mdrbench.features
-import mdrbench.paths
 import mdrbench.search
 import mdrbench.sources
-import mdrbench.synth
 from mdrbench.corpus import CATEGORIES, Corpus
+from mdrbench.metrics import cosine_matrix, unit_rows
+from mdrbench.workspace import open_workspace
 
-SIZE = os.environ.get("MDRBENCH_SIZE", "ci")
 MODEL = "proxy-norm-dis"
 OTHER_MODEL = "triplet-norm-dis"
-SEED = 0
 
-corpus = mdrbench.synth.ensure_corpus(SIZE, progress=False)
-results_dir = mdrbench.paths.results_dir(SIZE)
-mdrbench.bench.run_benchmark(size=SIZE, configs=[MODEL, OTHER_MODEL], seeds=[SEED], out_dir=results_dir, verbose=0,
-                             progress=False)
-run = mdrbench.bench.load_run(results_dir, MODEL, SEED)
+workspace = open_workspace(runs=[MODEL, OTHER_MODEL])
+corpus, run = workspace.corpus, workspace.run(MODEL)
+test_factors = workspace.test_factors
 frontend = mdrbench.search.run_frontend(run.folder)
 real = mdrbench.sources.load_real_music()
 features = mdrbench.features.compute_features(real, frontend, cache_dir=False, progress=False)
 embedded = mdrbench.search.embed_corpus(run, real, features)
-synthetic = mdrbench.search.run_test_set(run)
-test_factors = corpus.factors.iloc[corpus.split_indices("test")].reset_index(drop=True)
 print(real)
-print(f"{MODEL}: real {embedded.embeddings.shape}, synthetic test tracks {synthetic.embeddings.shape}")
+print(f"{MODEL}: real {embedded.embeddings.shape}, synthetic test tracks {run.test_embeddings.shape}")
 
 # %% [markdown]
 # ## Exercise 1: the tags the model knows
@@ -138,13 +129,9 @@ short = mdrbench.search.embed_corpus(run, real, max_seconds=WINDOW, cache_dir=Fa
 assert (short.track_ids == embedded.track_ids).all()
 
 
-def unit(vectors):
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-
-
-movement = (unit(short.embeddings) * unit(embedded.embeddings)).sum(axis=1)
-nearest_default = mdrbench.search.nearest_across(embedded.embeddings, synthetic.embeddings, k=3)[0]
-nearest_short = mdrbench.search.nearest_across(short.embeddings, synthetic.embeddings, k=3)[0]
+movement = (unit_rows(short.embeddings) * unit_rows(embedded.embeddings)).sum(axis=1)  # cosine, row by row
+nearest_default = mdrbench.search.nearest_across(embedded.embeddings, run.test_embeddings, k=3)[0]
+nearest_short = mdrbench.search.nearest_across(short.embeddings, run.test_embeddings, k=3)[0]
 window = pd.DataFrame({
     "duration (s)": real.durations.round(1),
     "cosine, default vs 10-s window": movement,
@@ -170,13 +157,13 @@ print(f"largest move: {window['cosine, default vs 10-s window'].idxmin()}")
 # model only, and would also show on its synthetic test tracks.
 
 # %%
-other_run = mdrbench.bench.load_run(results_dir, OTHER_MODEL, SEED)
+other_run = workspace.run(OTHER_MODEL)
 rows = {}
 for name, model_run in ((MODEL, run), (OTHER_MODEL, other_run)):
     real_embeddings = mdrbench.search.embed_corpus(model_run, real, features).embeddings
-    test_embeddings = mdrbench.search.run_test_set(model_run).embeddings
+    test_embeddings = model_run.test_embeddings
     real_spread = mdrbench.evaluate.spread(real_embeddings)["mean_cosine"]
-    cosines = unit(real_embeddings) @ unit(real_embeddings).T
+    cosines = cosine_matrix(real_embeddings)
     assert np.isclose(real_spread, cosines[~np.eye(len(cosines), dtype=bool)].mean())
     hubs = mdrbench.search.nearest_across(real_embeddings, test_embeddings, k=1)[0][:, 0]
     rows[name] = {"mean cosine, real recordings": real_spread,
@@ -188,9 +175,9 @@ print(spread_table.round(3).to_string())
 # %% [markdown]
 # **Reading it.** Compare the two mean cosines within each row (real against synthetic), then the rows. Fewer
 # distinct nearest synthetic tracks than recordings means hubs: several recordings share one neighbour. At `ci`
-# both models are barely trained, so run the same cell at `MDRBENCH_SIZE=default` (after `mdrbench bench`) before
-# concluding; if the gap stays, the synthetic corpus, not the training, is what to change (more instruments, real
-# room acoustics, longer forms).
+# both models train briefly on a tiny corpus, so run the same cell at `MDRBENCH_SIZE=default` (after `mdrbench
+# bench`) before concluding; if the gap stays, the synthetic corpus, not the training, is what to change (more
+# instruments, real room acoustics, longer forms).
 #
 # ## Exercise 4 (open-ended): a folder of your own
 #
@@ -200,7 +187,7 @@ print(spread_table.round(3).to_string())
 # sub-space.
 
 # %%
-scratch = tempfile.TemporaryDirectory(prefix="mdrbench-10-solutions-")
+scratch = tempfile.TemporaryDirectory(prefix="mdrbench-11-solutions-")
 work = Path(scratch.name)
 shipped = mdrbench.sources.real_music_dir()
 shipped_tags = pd.read_csv(shipped / "tags.csv", dtype=str)
@@ -214,7 +201,7 @@ mine = mdrbench.sources.import_folder(shipped, work / "tags.csv", work / "vocabu
 print(mdrbench.sources.check_corpus(work / "corpus").text())
 mine = Corpus.load(work / "corpus")
 mine_embedded = mdrbench.search.embed_corpus(run, mine, cache_dir=False)
-genre_hits = mdrbench.search.nearest_across(mine_embedded.embeddings, synthetic.embeddings, k=5, subspace="genre")[0]
+genre_hits = mdrbench.search.nearest_across(mine_embedded.embeddings, run.test_embeddings, k=5, subspace="genre")[0]
 rows = []
 for row, track_id in enumerate(mine_embedded.track_ids):
     genres = set(mine.tags_of(int(np.flatnonzero(mine.track_ids == track_id)[0]))) & set(
