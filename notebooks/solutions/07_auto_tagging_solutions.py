@@ -45,49 +45,33 @@ if "google.colab" in sys.modules:
 # PR-AUC, which transforms of the scores leave the AUC unchanged (and how float32 can break that), what prototypes
 # built from a few tracks do to a triplet model's tagging, and (open-ended) which tags are hard and why.
 #
-# Like the notebook, it reads `MDRBENCH_SIZE` (default `ci`) and reuses the benchmark's stored runs (`run_benchmark`
-# resumes: it trains only what is missing). Every number is printed, never written here; the `assert` lines check
+# Like the notebook, it opens the size named by `MDRBENCH_SIZE` (default `ci`) with `open_workspace` and reuses the
+# benchmark's stored runs. Every number is printed, never written here; the `assert` lines check
 # the answers against a second computation.
 #
-# **Time:** about 25 s at `ci` once the benchmark's runs exist (otherwise the benchmark trains them first, about
-# 5 minutes at `ci`).
+# **Time:** ci about 25 s · default not measured · full: GPU sizes, not measured here — once the benchmark's runs
+# exist (otherwise the first cell trains them: about 5 min at ci, about 2 h at default on 2 CPU cores).
 
 # %%
-import os
-
 import numpy as np
 from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
-import mdrbench
-import mdrbench.bench
-import mdrbench.features
 import mdrbench.metrics as metrics
 import mdrbench.models
-import mdrbench.paths
-import mdrbench.sizes
-import mdrbench.synth
-from mdrbench.subspaces import subspace_slices
+from mdrbench.workspace import open_workspace
 
-SIZE = os.environ.get("MDRBENCH_SIZE", "ci")
-size = mdrbench.sizes.get_size(SIZE)
 HEAD_CONFIG = "proxy-norm-dis"
 TRIPLET_CONFIG = "triplet-norm-dis"
 SEED = 0
 
-corpus = mdrbench.synth.ensure_corpus(SIZE, progress=False)
-features = mdrbench.features.compute_features(corpus, mdrbench.features.FRONTENDS[size.frontend], progress=False)
-results_folder = mdrbench.paths.results_dir(SIZE)
-results = mdrbench.bench.run_benchmark(size=SIZE, out_dir=results_folder, verbose=0, progress=False)
-train_tracks, test_tracks = corpus.split_indices("train"), corpus.split_indices("test")
-tag_names = list(corpus.vocabulary.tags)
-tag_categories = np.asarray(corpus.vocabulary.categories)
-test_labels = corpus.tags[test_tracks].astype(bool)
-head_run = mdrbench.bench.load_run(results_folder, HEAD_CONFIG, SEED)
+workspace = open_workspace()
+corpus, train_tracks, test_tracks = workspace.corpus, workspace.train_tracks, workspace.test_tracks
+tag_names, tag_categories, test_labels = workspace.tag_names, workspace.tag_categories, workspace.test_labels
+head_run = workspace.run(HEAD_CONFIG, SEED)
 scores = head_run.test_tag_scores.astype(np.float64)  # (n_test, n_tags) logits
 head_auc = metrics.tag_auc(scores, test_labels, categories=tag_categories, tag_names=tag_names)
-print(f"size {SIZE}: {len(test_tracks)} test tracks, {len(tag_names)} tags; {HEAD_CONFIG} macro ROC-AUC "
-      f"{head_auc['roc_auc']:.4f}")
+print(f"{HEAD_CONFIG} macro ROC-AUC {head_auc['roc_auc']:.4f}")
 
 # %% [markdown]
 # ## Exercise 1: reverse the scores (predict, then run)
@@ -152,10 +136,10 @@ assert ties(sharp32) >= ties(scores)  # rounding can only merge scores, never se
 # computed.
 
 # %%
-triplet_run = mdrbench.bench.load_run(results_folder, TRIPLET_CONFIG, SEED)
-train_embeddings = mdrbench.models.embed_tracks(triplet_run.model, features, train_tracks)
+triplet_run = workspace.run(TRIPLET_CONFIG, SEED)
+train_embeddings = mdrbench.models.embed_tracks(triplet_run.model, workspace.features, train_tracks)
 train_labels = corpus.tags[train_tracks].astype(bool)
-slices = subspace_slices(train_embeddings.shape[1])
+slices = workspace.subspaces(train_embeddings.shape[1])
 
 
 def auc_with(labels_for_prototypes):
@@ -188,13 +172,11 @@ print(f"{TRIPLET_CONFIG}: macro ROC-AUC with every training carrier {all_auc:.4f
 # ## Exercise 4 (open-ended): which tags are hard?
 #
 # A worked sketch. Score every tag of `proxy-norm-dis` against the observed tags and against the clean truth
-# (as in section 7), and relate each tag's AUC to its documented keep rate (how often a true tag is observed) and
+# (as in section 5), and relate each tag's AUC to its documented keep rate (how often a true tag is observed) and
 # to its number of test positives.
 
 # %%
-canonical = [mdrbench.synth.SYNONYMS.get(tag, tag) for tag in tag_names]
-clean = np.stack([corpus.factors[category].to_numpy()[test_tracks] == value
-                  for value, category in zip(canonical, tag_categories, strict=True)], axis=1)
+clean = workspace.clean_tags[test_tracks]  # (n_test, n_tags) the noise-free tags
 keep_rates = corpus.info["generator"]["tags"]["keep_rates"]
 clean_auc = metrics.tag_auc(scores, clean, tag_names=tag_names)["per_tag"]["roc_auc"]
 table = head_auc["per_tag"][["category", "roc_auc", "n_positives"]].rename(columns={"roc_auc": "AUC vs observed"})
@@ -220,6 +202,6 @@ assert np.isclose(roc_auc_score(test_labels[:, column], scores[:, column]), tabl
 # * A low keep rate hurts twice: the model saw fewer positives in training, and the evaluation counts unobserved true
 #   carriers as negatives. The gap "AUC vs clean" minus "AUC vs observed" shows the second effect.
 # * Categories differ: era is production (bandwidth, noise), mostly visible in the average spectrum; genre needs
-#   rhythm patterns over seconds. Compare the per-category rows of the notebook's section 6.
+#   rhythm patterns over seconds. Compare the per-category rows of the notebook's section 4.
 # * At `ci` the correlations rest on a few dozen tags and the few test tracks counted at the top; rerun at
 #   `MDRBENCH_SIZE=default` before drawing a conclusion.
