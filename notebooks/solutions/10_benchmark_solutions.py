@@ -45,33 +45,28 @@ if "google.colab" in sys.modules:
 # does to the intervals and the findings, how much a third seed narrows an interval, and (open-ended) checking a
 # finding of your own with the benchmark's one comparison rule.
 #
-# Like the notebook, it reads `MDRBENCH_SIZE` (default `ci`) and reuses the benchmark's stored runs (`run_benchmark`
-# resumes: it trains only what is missing). Every number is printed, never written here; the `assert` lines check
-# the answers against a second computation.
+# Like the notebook, it reads `MDRBENCH_SIZE` (default `ci`) and reuses the benchmark's stored runs
+# (`open_workspace`: it trains only what is missing). Every number is printed, never written here; the `assert`
+# lines check the answers against a second computation.
 #
-# **Time:** about 15 s at `ci` once the benchmark's runs exist (otherwise the benchmark trains them first, about
-# 5 minutes at `ci`).
+# **Time:** ci about 15 s · default about 15 s · full: not measured — once the benchmark's runs exist (otherwise
+# the benchmark trains them first, about 5 minutes at ci).
 
 # %%
-import os
-
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from mdrbench import report
-from mdrbench.bench import run_benchmark
-from mdrbench.paths import results_dir
+from mdrbench.workspace import open_workspace
 
-SIZE = os.environ.get("MDRBENCH_SIZE", "ci")
-RESULTS = results_dir(SIZE)
 CONFIG = "proxy-norm-dis"
 
-results = run_benchmark(size=SIZE, configs="all", out_dir=RESULTS, verbose=0, progress=False)
+workspace = open_workspace()
+results, seeds = workspace.results, workspace.seeds
 models = results[results["kind"] == "model"]
-seeds = sorted(int(seed) for seed in models["seed"].unique())
 table1 = report.table1(results)
-print(f"size {SIZE}: seeds {seeds}, {len(models)} model rows")
+print(f"{len(models)} model rows")
 
 # %% [markdown]
 # ## Exercise 1: one cell of Table 1 by hand
