@@ -216,8 +216,8 @@ views.embedding_scatter(space, workspace.test_factors["instrument"].to_numpy(), 
 # %% [markdown]
 # ## Where next
 # `01_data` (listen and look at the corpus) · `02_metric_learning_vs_classification` · `03_proxy_losses` ·
-# `05_disentanglement` · `06_similarity_retrieval` · `07_auto_tagging` · `08_triplet_prediction` ·
-# `09_training_time` · `10_benchmark`.
+# `04_models_and_training` · `05_disentanglement` · `06_similarity_retrieval` · `07_auto_tagging` ·
+# `08_triplet_prediction` · `09_training_time` · `10_benchmark`.
 
 # %% [markdown]
 # ## Exercises
