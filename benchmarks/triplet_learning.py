@@ -10,7 +10,7 @@ curves compare the settings, not their stopping) under four settings:
 
 and records per epoch: the training loss, the validation loss (the paper's triplet loss on fixed validation
 triplets), the mean pairwise cosine of the validation embeddings (near 1: a collapsed space), validation R@1
-and validation tag-triplet accuracy (complete space). Writes a CSV that notebook 09 plots.
+and validation tag-triplet accuracy (complete space). Writes a CSV that notebook 04 plots.
 
 Usage: python benchmarks/triplet_learning.py [--size default] [--epochs 10] [--out docs/triplet_learning.csv]
 (default size: about 4 x 10 epochs x 20 s on a 2-core CPU).

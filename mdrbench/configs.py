@@ -28,7 +28,7 @@ class Config:
         track_weight: weight of the track-triplet term (triplet-track only; 0.5 in the ICASSP paper).
         learning_rate: Adam's initial learning rate. The paper's 0.005 leaves the triplet models at the margin
             on this suite's corpus and backbone (their loss never leaves ~0.09); 0.001 is used for every
-            configuration (the proxy model learns as well at either; see notebook 09's curves).
+            configuration (the proxy model learns as well at either; see notebook 04's curves).
         lr_factor: factor applied to the learning rate when the validation loss stalls (1/5 in the paper).
         triplet_mining: triplet objectives only. "all" (default): each anchor is compared with every positive and
             negative excerpt its batch holds for its tag (in-batch mining, the loss averaged over the non-zero

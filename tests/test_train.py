@@ -263,7 +263,7 @@ def test_the_triplet_model_learns_instead_of_sitting_at_the_margin():
     gradients, the schedule): the validation loss must fall well below its start. The default-size failure of
     the paper's settings (lr 0.005, one triplet per anchor: loss ~0.094 for 15 epochs, mean cosine 0.96) does
     not show on a corpus this small, where those settings learn too; its evidence is the curves of
-    benchmarks/triplet_learning.py (notebook 09)."""
+    benchmarks/triplet_learning.py (notebook 04)."""
     losses, cosines = triplet_learning_curve()
     assert losses[-1] < 0.6 * losses[0], losses
     assert cosines[-1] < 0.9, cosines
