@@ -45,52 +45,38 @@ if "google.colab" in sys.modules:
 # the number of triplets changes the precision of an accuracy, which categories gain from the sub-spaces, and
 # (open-ended) how much the tag noise caps triplet accuracy.
 #
-# Like the notebook, it reads `MDRBENCH_SIZE` (default `ci`) and reuses the benchmark's stored runs (`run_benchmark`
-# resumes: it trains only what is missing). Every number is printed, never written here; the `assert` lines check
+# Like the notebook, it opens the size named by `MDRBENCH_SIZE` (default `ci`) with `open_workspace` and reuses the
+# benchmark's stored runs. Every number is printed, never written here; the `assert` lines check
 # the answers against a second computation.
 #
-# **Time:** about 20 s at `ci` once the benchmark's runs exist (otherwise the benchmark trains them first, about
-# 5 minutes at `ci`).
+# **Time:** ci about 15 s · default not measured · full: GPU sizes, not measured here — once the benchmark's runs
+# exist (otherwise the first cell trains them: about 5 min at ci, about 2 h at default on 2 CPU cores).
 
 # %%
-import os
 import warnings
 
 import numpy as np
 import pandas as pd
 
-import mdrbench
-import mdrbench.bench
 import mdrbench.evaluate
-import mdrbench.features
 import mdrbench.metrics as metrics
-import mdrbench.paths
-import mdrbench.report
-import mdrbench.sizes
-import mdrbench.synth
+import mdrbench.report as report
 from mdrbench.corpus import CATEGORIES
-from mdrbench.subspaces import subspace_masks, subspace_slices
+from mdrbench.subspaces import subspace_masks
+from mdrbench.workspace import open_workspace
 
-SIZE = os.environ.get("MDRBENCH_SIZE", "ci")
-size = mdrbench.sizes.get_size(SIZE)
 CONFIG = "triplet-norm-dis"
 SEED = 0
 
-corpus = mdrbench.synth.ensure_corpus(SIZE, progress=False)
-features = mdrbench.features.compute_features(corpus, mdrbench.features.FRONTENDS[size.frontend], progress=False)
-test_tracks = corpus.split_indices("test")
-test_labels = corpus.tags[test_tracks].astype(bool)
-tag_categories = np.asarray(corpus.vocabulary.categories)
-results_folder = mdrbench.paths.results_dir(SIZE)
-results = mdrbench.bench.run_benchmark(size=SIZE, out_dir=results_folder, verbose=0, progress=False)
-models = results[results["kind"] == "model"]
-seeds = sorted(int(seed) for seed in models["seed"].unique())
-run = mdrbench.bench.load_run(results_folder, CONFIG, SEED)
+workspace = open_workspace()
+corpus, results, test_tracks, test_labels = workspace.corpus, workspace.results, workspace.test_tracks, \
+    workspace.test_labels
+tag_categories = workspace.tag_categories
+run = workspace.run(CONFIG, SEED)
 embeddings = run.test_embeddings
-slices = subspace_slices(embeddings.shape[1])
-evaluation_sets = mdrbench.evaluate.make_evaluation_sets(corpus, features, seed=SEED)  # what the benchmark scored
-print(f"size {SIZE}: {len(test_tracks)} test tracks, seeds {seeds}, "
-      f"{len(evaluation_sets.tag_triplets['genre'])} triplets per notion")
+slices = workspace.subspaces(embeddings.shape[1])
+evaluation_sets = mdrbench.evaluate.make_evaluation_sets(corpus, workspace.features, seed=SEED)  # what was scored
+print(f"{len(evaluation_sets.tag_triplets['genre'])} triplets per notion")
 
 # %% [markdown]
 # ## Exercise 1: degenerate embeddings (predict, then run)
@@ -157,18 +143,16 @@ assert spread["sd over draws"].iloc[-1] < spread["sd over draws"].iloc[0]
 # judged by `mdrbench.report.compare`.
 
 # %%
-other = mdrbench.bench.load_run(results_folder, "triplet-track-norm-dis", SEED)
+other = workspace.run("triplet-track-norm-dis", SEED)
 table = metrics.triplet_accuracy_table(other.test_embeddings, evaluation_sets.tag_triplets, slices)
 stored = pd.DataFrame(other.result["triplets"]).T[table.columns]
 assert np.allclose(table.to_numpy(float), stored.to_numpy(float), atol=1e-6, equal_nan=True)
 
 verdicts, gains = {}, {}
-for config in mdrbench.report.DISENTANGLED:
-    rows = models[models["config"] == config]
-    converged = bool(rows["converged"].all())
+for config in report.DISENTANGLED:
     for category in CATEGORIES:
-        differences = (rows[f"subspace:{category}"] - rows[f"complete:{category}"]).to_numpy(float)
-        comparison = mdrbench.report.compare(differences, converged=converged)
+        comparison = report.compare(*report.paired_columns(results, config, f"subspace:{category}",
+                                                           f"complete:{category}"))
         gains.setdefault(category, {})[config] = comparison.difference
         verdicts.setdefault(category, {})[config] = comparison.verdict
 print("mean gain, sub-space minus complete space (over seeds):")
@@ -179,8 +163,8 @@ print(pd.DataFrame(verdicts).to_string())
 # %% [markdown]
 # **Reading it.** A category gains from its sub-space when the complete space mixes in the other three categories as
 # noise: expect the largest gains in the categories the model learned (well above 0.5 in the complete space) and
-# none where it did not (a category at chance is at chance everywhere). With two seeds at `ci` most verdicts stay
-# "undetermined"; the mean gains still show the pattern to check at `default`.
+# none where it did not (a category at chance is at chance everywhere). With the few seeds of `ci`, "undetermined"
+# verdicts are expected; the mean gains still show the pattern to check at `default`.
 #
 # ## Exercise 4 (open-ended): how much does tag noise cap the accuracy?
 #
