@@ -217,8 +217,8 @@ print(pd.Series(precision, name="era precision@1").round(3).to_string())
 # %% [markdown]
 # **What to look for.**
 #
-# * A projection cannot add information: if the 2-D precision exceeds the 64-d one, it is luck on a few dozen
-#   tracks, not structure. PCA keeps the two directions of largest variance and loses the rest; t-SNE keeps
+# * A projection cannot add information: if the 2-D precision exceeds the 64-d one, it is luck on a small test
+#   split, not structure. PCA keeps the two directions of largest variance and loses the rest; t-SNE keeps
 #   neighbourhoods and exaggerates clusters, so it tends to look cleaner than the space is.
 # * So a picture can suggest disentanglement but not measure it; the probes (exercise 2) and the per-category
 #   retrieval of notebook 06 do.

@@ -203,5 +203,5 @@ assert np.isclose(roc_auc_score(test_labels[:, column], scores[:, column]), tabl
 #   carriers as negatives. The gap "AUC vs clean" minus "AUC vs observed" shows the second effect.
 # * Categories differ: era is production (bandwidth, noise), mostly visible in the average spectrum; genre needs
 #   rhythm patterns over seconds. Compare the per-category rows of the notebook's section 4.
-# * At `ci` the correlations rest on a few dozen tags and the few test tracks counted at the top; rerun at
+# * At `ci` the correlations rest on the tags and the test tracks counted at the top; rerun at
 #   `MDRBENCH_SIZE=default` before drawing a conclusion.
