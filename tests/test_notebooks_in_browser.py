@@ -34,6 +34,7 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 EXPECTED = {
     "00_quickstart": {"plotly": 1, "widgets": 0, "audio": 1},
     "01_data": {"plotly": 1, "widgets": 0, "audio": 1},
+    "04_models_and_training": {"plotly": 4, "widgets": 0, "audio": 0},  # two .main-svg per figure: schedule, curves
     "05_disentanglement": {"plotly": 1, "widgets": 1, "audio": 1},
 }
 # the Colab and Binder badge images come from their sites: offline they cannot load, and that is expected
@@ -162,7 +163,7 @@ def run_notebook_in_browser(driver, url: str, name: str) -> dict:
     drawn = driver.execute_script(DRAWN)
     drawn["severe"] = [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"
                        and not entry["message"].startswith(OFFLINE_BADGES)]
-    if SCREENSHOT:  # the first widget in view (04: the sub-space explorer), else the end of the notebook
+    if SCREENSHOT:  # the first widget in view (05: the sub-space explorer), else the end of the notebook
         driver.execute_script("const audio = document.querySelector('.jp-OutputArea-output audio');"
                               " const box = document.querySelector('.jp-OutputArea-output .widget-box');"
                               " const target = box || audio; if (target) target.scrollIntoView();")
