@@ -153,20 +153,16 @@ print(f"excerpts: x {excerpt_x.shape}, y {excerpt_y.shape} (multi-hot tags)\n"
       f"track triplets: x {track_x.shape}")
 
 tags, anchors, positives, negatives = tag_sampler.sample_tags(0)
-clean = workspace.clean_tags
-display(pd.DataFrame({
-    "category": [CATEGORIES[c] for c in triplet_y["categories"]], "tag": [workspace.tag_names[t] for t in tags],
-    "anchor": corpus.track_ids[anchors], "positive": corpus.track_ids[positives],
-    "negative": corpus.track_ids[negatives],
-    "negative truly has it (clean tags)": clean[negatives, tags]}).head(SHOWN))
-print("tag triplets per category in this batch:",
-      pd.Series([CATEGORIES[c] for c in triplet_y["categories"]]).value_counts().to_dict())
+triplets = pd.DataFrame({"category": [CATEGORIES[c] for c in triplet_y["categories"]],
+                         "tag": [workspace.tag_names[t] for t in tags], "anchor": corpus.track_ids[anchors],
+                         "positive": corpus.track_ids[positives], "negative": corpus.track_ids[negatives],
+                         "negative truly has it (clean tags)": workspace.clean_tags[negatives, tags]})
+display(triplets.head(SHOWN))
+print("tag triplets per category in this batch:", triplets["category"].value_counts().to_dict())
 tracks, anchor_starts, positive_starts, negative_tracks, _ = track_sampler.sample_tracks(0)
-display(pd.DataFrame({"track": corpus.track_ids[tracks], "anchor start": anchor_starts,
-                      "positive start": positive_starts,
-                      "overlap": np.clip(1 - abs(anchor_starts - positive_starts) / features.settings.excerpt_frames,
-                                         0, 1),
-                      "negative track": corpus.track_ids[negative_tracks]}).head(SHOWN))
+overlap = np.clip(1 - abs(anchor_starts - positive_starts) / features.settings.excerpt_frames, 0, 1)
+display(pd.DataFrame({"track": corpus.track_ids[tracks], "anchor start": anchor_starts, "positive start":
+                      positive_starts, "overlap": overlap, "negative": corpus.track_ids[negative_tracks]}).head(SHOWN))
 
 # %% [markdown]
 # The last column of the tag-triplet table matters later: the tags are noisy (Last.fm-like), so a negative can
@@ -186,11 +182,11 @@ batch_x, batch_categories = samplers.TagAndTrackTripletBatches(features, train_t
 track_model = workspace.run(track_config.name).model
 with torch.no_grad():
     embedded = track_model(keras.ops.convert_to_tensor(batch_x))  # (B, 6, D)
-    tag_part = losses.TripletLoss(tag_categories, track_config.embedding_dim, disentangled=True,
-                                  margin=track_config.margin)(*[embedded[:, i] for i in range(3)], batch_categories)
-    track_part = losses.triplet_margin_loss(*[embedded[:, i] for i in range(3, 6)], margin=track_config.margin)
-    total = track_model.objective(*[embedded[:, i] for i in range(3)], batch_categories,
-                                  *[embedded[:, i] for i in range(3, 6)])
+    tag_triplet, track_triplet = [embedded[:, i] for i in range(3)], [embedded[:, i] for i in range(3, 6)]
+    tag_part = losses.TripletLoss(tag_categories, disentangled=True, margin=track_config.margin)(*tag_triplet,
+                                                                                                 batch_categories)
+    track_part = losses.triplet_margin_loss(*track_triplet, margin=track_config.margin)
+    total = track_model.objective(*tag_triplet, batch_categories, *track_triplet)
 tag_part, track_part, total = (float(keras.ops.convert_to_numpy(v)) for v in (tag_part, track_part, total))
 print(f"L_tag {tag_part:.4f} + {track_config.track_weight} x L_track {track_part:.4f} = "
       f"{tag_part + track_config.track_weight * track_part:.4f}; the loss layer: {total:.4f}")
@@ -308,8 +304,8 @@ else:  # about 15 minutes on 2 CPU cores
 # * Eight configurations, `{objective}-{norm|raw}-{dis|full}`, share one backbone; `-full` is the complete space.
 # * Proxy and classification models learn from one excerpt per anchor, triplet models from three (six with the
 #   track triplet, weighted by `track_weight`); `classification-norm-dis` adds four normalized heads.
-# * A run converged when the schedule stopped it; its epochs to convergence are its best epoch, which notebook 09
-#   turns into the training-time ratio. Whether mining and a lower learning rate beat the paper's setting is the
+# * A run converged when the schedule stopped it; its best epoch is its epochs to convergence (notebook 09 turns
+#   them into the training-time ratio). Whether mining and a lower learning rate beat the paper's setting is the
 #   verdict printed above, not a given.
 
 # %% [markdown]
