@@ -35,7 +35,6 @@ if "google.colab" in sys.modules:
 
     output.enable_custom_widget_manager()
 
-
 # %% [markdown]
 # # 09 · Training time: epochs to convergence x the cost of an epoch, measured fairly
 #
