@@ -41,11 +41,10 @@ if "google.colab" in sys.modules:
 # Words with a precise meaning here (complete space, sub-space, notion, proxy, prototype, the sizes `ci`,
 # `default` and `full`, the `-full` suffix...) are defined in the [glossary](../docs/glossary.md).
 #
-# Every table from notebook 05 on compares eight trained models. This notebook opens them up: the **names** of the
-# eight configurations, the **backbone** they share, the **batches** each objective learns from, the **losses**
-# those batches feed (the track regularization, the four heads of the disentangled classifier), the **schedule**
-# that decides when a model has converged, and why the triplet models at first did not learn at all. Nothing is
-# trained here: every model is the benchmark's stored run.
+# Every table from notebook 05 on compares eight trained models. This notebook opens them up: their **names**, the
+# **backbone** they share, the **batches** each objective learns from, the **losses** those batches feed, the
+# **schedule** that decides when a model has converged, and why the triplet models at first did not learn at all.
+# Nothing is trained here: every model is the benchmark's stored run.
 #
 # **Time:** ci about 20 s · default about 30 s · full: GPU sizes, not measured here — once the benchmark's runs
 # exist (otherwise the first cell trains them: about 5 min at ci, about 2 h at default on 2 CPU cores).
@@ -301,12 +300,12 @@ else:  # about 15 minutes on 2 CPU cores
 #
 # ## What we learned
 #
-# * Eight configurations, `{objective}-{norm|raw}-{dis|full}`, share one backbone; `-full` is the complete space.
-# * Proxy and classification models learn from one excerpt per anchor, triplet models from three (six with the
+# * Eight configurations, `{objective}-{norm|raw}-{dis|full}`, one backbone; `-full` is the complete space.
+#   Proxy and classification models learn from one excerpt per anchor, triplet models from three (six with the
 #   track triplet, weighted by `track_weight`); `classification-norm-dis` adds four normalized heads.
 # * A run converged when the schedule stopped it; its best epoch is its epochs to convergence (notebook 09 turns
-#   them into the training-time ratio). Whether mining and a lower learning rate beat the paper's setting is the
-#   verdict printed above, not a given.
+#   them into the training-time ratio). Whether mining and a lower learning rate beat the paper's setting is a
+#   printed verdict, not a given.
 
 # %% [markdown]
 # ## Exercises
