@@ -114,7 +114,7 @@ for margin in (2.0, 3.0):  # every triplet active: a straight line
 # **Reading it.** A small margin lets the loss reach zero as soon as positives are slightly closer than negatives;
 # a large one keeps every triplet pushing. The paper's 0.1 is a compromise: large enough to keep a gap, small
 # enough that a well-arranged space stops receiving gradient from easy triplets (which is why mdrbench mines
-# the batch for the triplets that still violate it, notebook 09).
+# the batch for the triplets that still violate it, notebook 04).
 #
 # ## Exercise 2: confidently wrong (predict, then run)
 #
