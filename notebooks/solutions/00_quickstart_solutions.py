@@ -75,7 +75,7 @@ slices = workspace.subspaces(space.shape[1])
 #
 # The proxy model's stored tag scores are logits, one column per tag; a tag query sorts one column. We take the
 # top 5 for `piano` and count the tracks whose **clean** instrument is piano (the observed tags can miss it).
-# Chance is the share of piano tracks in the test split: what 5 tracks drawn at random would score on average.
+# Chance is the share of piano tracks in the test split: what as many tracks drawn at random would score on average.
 
 # %%
 TAG = "piano"
