@@ -46,7 +46,7 @@ if "google.colab" in sys.modules:
 # precise meaning here (complete space, sub-space, prototype, the sizes `ci`, `default`, `full`) are in the
 # [glossary](../docs/glossary.md).
 #
-# **Time:** ci about 35 s · default not measured · full: GPU sizes, not measured here — once the benchmark's
+# **Time:** ci about 35 s · default about 1.5 min · full: GPU sizes, not measured here — once the benchmark's
 # runs exist (otherwise the first cell trains them: about 5 min at ci, about 2 h at default on 2 CPU cores).
 
 # %% [markdown]

@@ -48,7 +48,7 @@ if "google.colab" in sys.modules:
 # here (notion, complete space, sub-space, the sizes `ci`, `default`, `full`) are in the
 # [glossary](../docs/glossary.md).
 #
-# **Time:** ci about 20 s · default not measured · full: GPU sizes, not measured here — once the benchmark's
+# **Time:** ci about 20 s · default about 30 s · full: GPU sizes, not measured here — once the benchmark's
 # runs exist (otherwise the first cell trains them: about 5 min at ci, about 2 h at default on 2 CPU cores).
 
 # %% [markdown]

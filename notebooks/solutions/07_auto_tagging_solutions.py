@@ -49,7 +49,7 @@ if "google.colab" in sys.modules:
 # benchmark's stored runs. Every number is printed, never written here; the `assert` lines check
 # the answers against a second computation.
 #
-# **Time:** ci about 25 s · default not measured · full: GPU sizes, not measured here — once the benchmark's runs
+# **Time:** ci about 25 s · default about 25 s · full: GPU sizes, not measured here — once the benchmark's runs
 # exist (otherwise the first cell trains them: about 5 min at ci, about 2 h at default on 2 CPU cores).
 
 # %%
