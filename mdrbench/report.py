@@ -272,7 +272,9 @@ def compare(differences, converged: bool = True, confidence: float = CONFIDENCE)
 
     *holds* when the whole Student-t interval of the mean difference lies above 0; *does not hold* when it lies
     below 0; *undetermined* when it contains 0 (within noise), when fewer than two seeds, any NaN, or any
-    run behind the numbers did not converge.
+    run behind the numbers did not converge, and when every seed gave exactly the same difference: a spread of
+    zero (common for a discrete metric such as P@1 on a few test tracks) measures no noise, and the zero-width
+    interval it gives would claim certainty from two seeds.
     """
     values = np.asarray(differences, dtype=float)
     mean, half, n = t_interval(values, confidence)
@@ -283,6 +285,9 @@ def compare(differences, converged: bool = True, confidence: float = CONFIDENCE)
         return Comparison("undetermined", mean, low, high, n, "a run behind it did not stop by the schedule")
     if n < 2:
         return Comparison("undetermined", mean, low, high, n, "one seed: no interval")
+    if half == 0 and mean != 0:
+        return Comparison("undetermined", mean, low, high, n, "every seed gave the same difference: no spread to "
+                          "measure the noise with")
     if low > 0:
         return Comparison("holds", mean, low, high, n)
     if high < 0:

@@ -50,11 +50,20 @@ VALUES = {"triplet-norm-full": (0.30, 0.80, None, 10), "triplet-norm-dis": (0.33
           "classification-norm-dis": (0.45, 0.89, 0.73, 6)}
 
 
+def wobble(config, seed):
+    """A per-seed wobble that differs between configurations, so that paired differences vary over seeds: under
+    report.compare, differences that are identical on every seed (zero spread) decide nothing."""
+    return 0.0 if config == "proxy-norm-full" else 0.002 * ((list(VALUES).index(config) + seed) % 3)
+
+
 @pytest.fixture
 def results_folder(tmp_path):
     for config, (r1, auc, sub, best) in VALUES.items():
         for seed in SEEDS:
-            result = fake_result(config, seed, r1 + 0.01 * seed, auc + 0.001 * seed, sub, best)
+            extra = wobble(config, seed)
+            epochs = best + seed if config in ("triplet-norm-full", "triplet-norm-dis") else best
+            result = fake_result(config, seed, r1 + 0.01 * seed + extra, auc + 0.001 * seed + extra / 10,
+                                 None if sub is None else sub + extra, epochs)
             atomic_write_json(tmp_path / "runs" / config / f"seed{seed}" / "result.json", result)
     for name, r1 in (("random", 0.11), ("mel-statistics", 0.23)):
         result = {**fake_result(name, 0, r1, 0.5, None), "training": None}
@@ -114,6 +123,9 @@ def test_compare_holds_fails_or_cannot_decide():
     assert compare([1.0, np.nan, 1.1]).verdict == "undetermined"
     assert compare([1.0, 1.2, 0.9], converged=False).verdict == "undetermined"
     assert "contains 0" in compare([1.0, -1.0, 0.2]).reason
+    # two seeds with the very same gain (a discrete metric on few tracks): a zero-width interval is no evidence
+    same = compare([0.010, 0.010])
+    assert same.verdict == "undetermined" and "same difference" in same.reason and same.low == same.high
 
 
 def test_paired_columns_is_one_configuration_seed_by_seed():
