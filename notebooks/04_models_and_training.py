@@ -274,18 +274,19 @@ display(pd.DataFrame([{"config": run.result["config"], "seed": seed, "margin": m
 # %%
 if TRIPLET_CURVES.exists():
     learning = pd.read_csv(TRIPLET_CURVES)
-    print(f"{TRIPLET_CURVES.name}: size {', '.join(map(str, learning['size'].unique()))}, "
-          f"seeds {sorted(learning['seed'].unique().tolist())}")
+    print(f"{TRIPLET_CURVES.name}: size {', '.join(map(str, learning['size'].unique()))}")
+    seeds = sorted(learning["seed"].unique().tolist())
+    over_seeds = f"seed {seeds[0]}" if len(seeds) == 1 else f"mean over {len(seeds)} seeds"
     mean_curves = learning.groupby(["setting", "epoch"], sort=False).mean(numeric_only=True).reset_index()
     # the validation loss (the paper's loss on fixed triplets), not the mined training loss, which averages over
     # its non-zero terms only and so stays near the margin even while the model learns
     learning_figure = views.metric_curves_figure(
         mean_curves, by="setting", columns=["val_loss", "val_mean_cosine", "val_R@1", "val_triplet_accuracy"],
-        title="triplet-norm-full: what made the triplet models learn (mean over seeds)")
+        title=f"triplet-norm-full: what made the triplet models learn ({over_seeds})")
     learning_figure.add_hline(y=margin, line_dash="dash", line_color="#888", annotation_text="margin", row=1, col=1)
     learning_figure.show()
     best_r1 = learning.groupby(["seed", "setting"])["val_R@1"].max().unstack("setting")
-    display(best_r1.mean().rename("best validation R@1, mean over seeds").to_frame())
+    display(best_r1.mean().rename(f"best validation R@1, {over_seeds}").to_frame())
     if {"paper", "lower lr + mining"} <= set(best_r1.columns):
         comparison = report.compare(best_r1["lower lr + mining"] - best_r1["paper"])
         print(f"[{comparison.verdict}] 'lower lr + mining' reaches a higher best validation R@1 than 'paper' "
