@@ -1043,7 +1043,7 @@ def roc_figure(labels, scores, title: str | None = None) -> go.Figure:
                                 xaxis="x", yaxis="y"))
     figure.add_trace(go.Scatter(x=false_positive_rate, y=true_positive_rate, mode="lines", fill="tozeroy",
                                 name=f"ROC (area {roc_auc_score(labels, scores):.3f})",
-                                line={"shape": "hv", "color": "#1f77b4"}, xaxis="x2", yaxis="y2"))
+                                line={"color": "#1f77b4"}, xaxis="x2", yaxis="y2"))  # straight: a tie is a diagonal
     figure.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance",
                                 line={"dash": "dash", "color": "#888"}, xaxis="x2", yaxis="y2"))
     figure.update_layout(title=title, template="plotly_white", height=380, xaxis={"domain": [0, 0.4]},
