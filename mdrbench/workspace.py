@@ -22,16 +22,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mdrbench.bench import run_benchmark
+from mdrbench.bench import planned_runs, run_benchmark
+from mdrbench.configs import CONFIGS, get_config
 from mdrbench.corpus import CATEGORIES, Corpus
 from mdrbench.features import FRONTENDS, FeatureStore, compute_features
 from mdrbench.paths import results_dir
-from mdrbench.results import Run, load_run
+from mdrbench.results import Run, load_result, load_run, run_folder
 from mdrbench.sizes import SIZE_ENV, Size, get_size
 from mdrbench.subspaces import subspace_slices
 from mdrbench.synth import clean_tag_matrix, ensure_corpus
 
 NOTEBOOK_SIZE = "ci"  # a notebook opened without $MDRBENCH_SIZE runs at ci: seconds, not hours
+# What training a size's whole benchmark from nothing takes, measured on 2 CPU cores (README, benchmarks/README).
+FIRST_RUN_TIME = {"ci": "about 5 minutes on 2 CPU cores", "default": "about 40 minutes per seed on 2 CPU cores",
+                  "full": "hours, on a GPU"}
 CI_CAVEAT = ("ci is a tiny corpus with few seeds: its numbers are noisy and demonstrate the method, they do not "
              "replicate the paper. A comparison left 'undetermined' here needs MDRBENCH_SIZE=default.")
 
@@ -140,8 +144,14 @@ class Workspace:
         return "\n".join(lines)
 
 
+def missing_runs(results_folder: str | Path, configs: list[str], seeds: list[int]) -> list[tuple[str, int]]:
+    """The (configuration, seed) runs the benchmark would train for these, because no finished run is stored."""
+    return [(config, seed) for config, seed in planned_runs(configs, seeds)
+            if load_result(run_folder(results_folder, config, seed)) is None]
+
+
 def open_workspace(size: str | Size | None = None, runs: bool | list[str] = True, seeds: int | list[int] | None = None,
-                   progress: bool = False) -> Workspace:
+                   progress: bool = True) -> Workspace:
     """Open (building what is missing) the corpus, features and benchmark runs of one size, and print a summary.
 
     Args:
@@ -150,7 +160,8 @@ def open_workspace(size: str | Size | None = None, runs: bool | list[str] = True
             Runs that are missing are trained first by :func:`mdrbench.bench.run_benchmark`, which resumes:
             the first notebook to need them trains them (about 5 minutes at ci on 2 cores), later ones load.
         seeds: the seeds to read (a count or a list); default the size's.
-        progress: show progress bars while generating, extracting or training.
+        progress: show progress while generating, extracting or training (nothing shows when all is stored).
+            Runs that have to be trained are announced first, with how long they take.
 
     Returns a :class:`Workspace`.
     """
@@ -161,9 +172,16 @@ def open_workspace(size: str | Size | None = None, runs: bool | list[str] = True
     folder = results_dir(size.name)
     results = None
     if runs:
-        configs = "all" if runs is True else list(runs)
-        results = run_benchmark(size=size, configs=configs, seeds=seeds, out_dir=folder, corpus=corpus,
-                                progress=progress, verbose=0)
+        names = list(CONFIGS) if runs is True else [get_config(name).name for name in runs]
+        count = size.seeds if seeds is None else seeds
+        missing = missing_runs(folder, names, list(range(count)) if isinstance(count, int) else list(count))
+        if missing:
+            configs = ", ".join(sorted({config for config, _ in missing}))
+            print(f"{len(missing)} runs of size {size.name} are not stored yet ({configs}): training them now. "
+                  f"The whole benchmark takes {FIRST_RUN_TIME.get(size.name, 'a while')}; "
+                  "`mdrbench bench` does the same from a terminal. Later notebooks load them.", flush=True)
+        results = run_benchmark(size=size, configs=names, seeds=seeds, out_dir=folder, corpus=corpus,
+                                progress=progress, verbose=1 if missing and progress else 0)
     workspace = Workspace(size, corpus, features, folder, results)
     print(workspace.summary())
     return workspace

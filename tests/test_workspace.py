@@ -6,17 +6,36 @@ import pytest
 from mdrbench.results import load_run
 from mdrbench.sizes import get_size, with_overrides
 from mdrbench.synth import SYNONYMS, clean_tag_matrix
-from mdrbench.workspace import CI_CAVEAT, open_workspace
+from mdrbench.workspace import CI_CAVEAT, missing_runs, open_workspace
 
 TINY = with_overrides(get_size("ci"), name="tiny", n_tracks=50, max_epochs=2, steps_per_epoch=2, batch_size=8,
                       seeds=1)
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
+def opened(tmp_path_factory):
+    """The workspace, and what opening it printed (it had to train its one run)."""
+    import contextlib
+    import io
+
+    printed = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(printed):
         patch.setenv("MDRBENCH_HOME", str(tmp_path_factory.mktemp("home")))
-        yield open_workspace(TINY, runs=["proxy-norm-full"])
+        workspace = open_workspace(TINY, runs=["proxy-norm-full"], progress=False)
+    return workspace, printed.getvalue()
+
+
+@pytest.fixture(scope="module")
+def workspace(opened):
+    return opened[0]
+
+
+def test_runs_it_has_to_train_are_announced_first(opened):
+    workspace, printed = opened
+    assert printed.index("1 runs of size tiny are not stored yet (proxy-norm-full)") < printed.index("size tiny:")
+    assert missing_runs(workspace.results_folder, ["proxy-norm-full", "classification-norm-full"], [0]) == []
+    assert missing_runs(workspace.results_folder, ["proxy-norm-dis"], [0, 1]) == [("proxy-norm-dis", 0),
+                                                                                  ("proxy-norm-dis", 1)]
 
 
 def test_it_reads_the_stored_runs_of_its_own_size(workspace, tmp_path_factory):
