@@ -65,6 +65,7 @@ from IPython.display import display
 
 import mdrbench.synth
 import mdrbench.views as views
+from mdrbench.audio import window_bounds
 from mdrbench.corpus import CATEGORIES, TagVocabulary
 from mdrbench.metrics import cramers_v, cramers_v_if_independent
 from mdrbench.workspace import open_workspace
@@ -161,12 +162,11 @@ views.mel_grid(genre_mels, frontend.sample_rate, frontend.hop_length, columns=5,
 
 # %%
 analysis_tracks = np.arange(min(len(corpus), MAX_ANALYSIS_TRACKS))
-clip_length = int(ANALYSIS_SECONDS * corpus.sample_rate)
 analysis_clips = []
 for index in analysis_tracks:
     audio = corpus.audio(int(index))
-    middle = max(0, (len(audio) - clip_length) // 2)
-    analysis_clips.append(audio[middle:middle + clip_length])
+    start, stop = window_bounds(len(audio), corpus.sample_rate, ANALYSIS_SECONDS)  # the centred window
+    analysis_clips.append(audio[start:stop])
 analysis_eras = corpus.factors["era"].to_numpy()[analysis_tracks]
 era_audio = {era: np.concatenate([analysis_clips[i] for i in np.flatnonzero(analysis_eras == era)])
              for era in FACTORS["era"] if (analysis_eras == era).any()}

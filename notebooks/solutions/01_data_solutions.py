@@ -58,6 +58,7 @@ import plotly.graph_objects as go
 
 import mdrbench.synth
 import mdrbench.views as views
+from mdrbench.audio import window_bounds
 from mdrbench.corpus import CATEGORIES
 from mdrbench.metrics import cramers_v, cramers_v_if_independent
 from mdrbench.workspace import open_workspace
@@ -171,12 +172,11 @@ assert summary["mean |measured - documented|"].iloc[1] < summary["mean |measured
 
 # %%
 analysis_tracks = np.arange(min(len(corpus), MAX_ANALYSIS_TRACKS))
-clip_length = int(ANALYSIS_SECONDS * corpus.sample_rate)
 brightness_rows = []
 for index in analysis_tracks:
     audio = corpus.audio(int(index))
-    middle = max(0, (len(audio) - clip_length) // 2)
-    frequencies, decibels = views.average_spectrum(audio[middle:middle + clip_length], corpus.sample_rate)
+    start, stop = window_bounds(len(audio), corpus.sample_rate, ANALYSIS_SECONDS)  # the centred window
+    frequencies, decibels = views.average_spectrum(audio[start:stop], corpus.sample_rate)
     magnitude = 10 ** (decibels / 20)
     power = magnitude**2
     brightness_rows.append({"centroid_hz": float((frequencies * magnitude).sum() / magnitude.sum()),
