@@ -137,6 +137,21 @@ def measure_step_costs(configs: list[str], corpus: Corpus, features, size: Size,
     return costs
 
 
+def config_names(configs: str | list[str] = "all") -> list[str]:
+    """The configuration names asked for: "all", a comma-separated string or a list (each checked)."""
+    from mdrbench.configs import CONFIGS, get_config
+
+    if configs == "all":
+        return list(CONFIGS)
+    return [get_config(c).name for c in (configs.split(",") if isinstance(configs, str) else configs)]
+
+
+def seed_numbers(size: Size, seeds: int | list[int] | None = None) -> list[int]:
+    """The seeds asked for: a count (0..n-1), a list, or None for the size's default count."""
+    seeds = size.seeds if seeds is None else seeds
+    return list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+
+
 def planned_runs(configs: list[str], seeds: list[int]) -> list[tuple[str, int]]:
     """(configuration to train, seed), seed by seed so that a partial benchmark covers every configuration;
     configurations that are the same function as another are trained once."""
@@ -163,16 +178,12 @@ def run_benchmark(size: str | Size = "default", configs: str | list[str] = "all"
 
     Returns the results table (one row per run and baseline).
     """
-    from mdrbench.configs import CONFIGS, get_config
     from mdrbench.features import FRONTENDS, compute_features
     from mdrbench.report import write_report
     from mdrbench.train import train
 
     size = get_size(size) if isinstance(size, str) else size
-    names = list(CONFIGS) if configs == "all" else [get_config(c).name for c in
-                                                    (configs.split(",") if isinstance(configs, str) else configs)]
-    seeds = size.seeds if seeds is None else seeds
-    seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    names, seed_list = config_names(configs), seed_numbers(size, seeds)
     out_dir = Path(out_dir)
     if corpus is None:
         from mdrbench.synth import ensure_corpus

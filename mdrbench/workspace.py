@@ -22,8 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mdrbench.bench import planned_runs, run_benchmark
-from mdrbench.configs import CONFIGS, get_config
+from mdrbench.bench import config_names, planned_runs, run_benchmark, seed_numbers
 from mdrbench.corpus import CATEGORIES, Corpus
 from mdrbench.features import FRONTENDS, FeatureStore, compute_features
 from mdrbench.paths import results_dir
@@ -172,9 +171,8 @@ def open_workspace(size: str | Size | None = None, runs: bool | list[str] = True
     folder = results_dir(size.name)
     results = None
     if runs:
-        names = list(CONFIGS) if runs is True else [get_config(name).name for name in runs]
-        count = size.seeds if seeds is None else seeds
-        missing = missing_runs(folder, names, list(range(count)) if isinstance(count, int) else list(count))
+        names = config_names("all" if runs is True else runs)
+        missing = missing_runs(folder, names, seed_numbers(size, seeds))
         if missing:
             configs = ", ".join(sorted({config for config, _ in missing}))
             print(f"{len(missing)} runs of size {size.name} are not stored yet ({configs}): training them now. "
