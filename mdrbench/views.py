@@ -713,15 +713,16 @@ def audio_table(clips: Sequence[tuple[str, np.ndarray]], sample_rate: int, secon
     """
     from IPython.display import HTML
 
+    from mdrbench.audio import window_bounds
+
     if not clips:
         raise ValueError("clips is empty: pass (label, audio) pairs, e.g. [('query', corpus.audio(0))].")
     rows = []
     for label, audio in clips:
         audio = _as_audio(audio)
         if seconds is not None:
-            keep = max(1, int(seconds * sample_rate))
-            start = max(0, (audio.shape[-1] - keep) // 2)
-            audio = audio[..., start:start + keep]
+            start, stop = window_bounds(audio.shape[-1], sample_rate, seconds)  # the middle `seconds`
+            audio = audio[..., start:stop]
         player = audio_player(audio, sample_rate)._repr_html_()
         rows.append(f"<tr><td style='text-align:left;padding-right:1em'>{html.escape(str(label))}</td>"
                     f"<td>{player}</td></tr>")
