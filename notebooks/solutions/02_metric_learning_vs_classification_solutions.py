@@ -161,7 +161,7 @@ assert np.isclose(scaling.loc[100.0, "raw BCE"], np.abs(large).sum(axis=1).mean(
 # %%
 raw_run = workspace.run(RAW, SEED)
 stored = raw_run.test_embeddings.astype(np.float64)
-normalized_embeddings = stored / np.linalg.norm(stored, axis=1, keepdims=True)
+normalized_embeddings = metrics.unit_rows(stored)  # each row divided by its norm
 recall_raw = metrics.recall_at_k(stored, test_labels, ks=KS)
 recall_normalized = metrics.recall_at_k(normalized_embeddings, test_labels, ks=KS)
 print(pd.DataFrame({"stored": recall_raw, "normalized after training": recall_normalized}).T.round(4).to_string())
