@@ -41,6 +41,7 @@ from mdrbench.evaluate import (  # noqa: F401  (re-exported: notebooks read thes
 from mdrbench.results import (  # noqa: F401  (re-exported)
     RESULT_VERSION,
     Run,
+    RunFolder,
     atomic_save_npy,
     atomic_write_json,
     atomic_write_text,
@@ -56,20 +57,19 @@ TIMING_ROUNDS = 5  # interleaved rounds of the step timing
 TIMING_STEPS = 3  # timed steps per configuration and round (after one warm-up step)
 
 
-def save_test_arrays(evaluation, corpus: Corpus, run_dir: Path) -> None:
-    """Write what search and the notebooks read: test_embeddings.npy (n_test, D), test_tag_scores.npy
-    (n_test, n_tags), test_track_ids.npy and vocabulary.csv."""
-    run_dir = Path(run_dir)
-    atomic_save_npy(run_dir / "test_embeddings.npy", evaluation.test_embeddings)
-    atomic_save_npy(run_dir / "test_tag_scores.npy", evaluation.test_tag_scores)
-    atomic_save_npy(run_dir / "test_track_ids.npy", corpus.track_ids[corpus.split_indices("test")])
-    corpus.vocabulary.write_csv(run_dir / "vocabulary.csv")
+def save_evaluation(evaluation, corpus: Corpus, folder: RunFolder) -> None:
+    """Write what search, the notebooks and the report read, before result.json: the test arrays (track and
+    excerpt embeddings, tag scores, track ids), the vocabulary and the per-query evidence."""
+    folder.write_test_arrays(evaluation.test_embeddings, evaluation.test_tag_scores,
+                             corpus.track_ids[corpus.split_indices("test")], evaluation.test_excerpts,
+                             corpus.vocabulary)
+    folder.write_evidence(evaluation.evidence)
 
 
 def evaluate_trained(result, corpus: Corpus, features, sets: EvaluationSets, run_dir: Path) -> dict:
-    """Evaluate a :class:`mdrbench.train.TrainResult`, save its test arrays, return its result record."""
+    """Evaluate a :class:`mdrbench.train.TrainResult`, save its test arrays and evidence, return its record."""
     evaluation = evaluate(ModelEmbedder(result.model), corpus, features, sets, seed=result.seed)
-    save_test_arrays(evaluation, corpus, run_dir)
+    save_evaluation(evaluation, corpus, RunFolder(run_dir))
     return {**evaluation.record, "config": result.config.name, "training": result.training_block()}
 
 
@@ -78,12 +78,13 @@ def run_baselines(corpus: Corpus, features, sets: EvaluationSets, seeds: list[in
     """Score the random baseline once per seed and the mel-statistics baseline (deterministic) once."""
     for name in BASELINES:
         for seed in (seeds if name == "random" else seeds[:1]):
-            folder = baseline_folder(out_dir, name, seed)
-            if load_result(folder) is not None:
+            folder = RunFolder(baseline_folder(out_dir, name, seed))
+            if load_result(folder.path) is not None:
                 continue
             evaluation = evaluate(baseline_embedder(name, corpus, features, seed), corpus, features, sets, seed,
                                   probes=False)
-            atomic_write_json(folder / "result.json", {**evaluation.record, "config": name, "training": None})
+            save_evaluation(evaluation, corpus, folder)
+            folder.finish({**evaluation.record, "config": name, "training": None})
             if verbose:
                 record = evaluation.record
                 print(f"baseline {name} seed {seed}: R@1 {record['recall_at_k']['1']:.3f}  "
@@ -101,10 +102,13 @@ def measure_step_costs(configs: list[str], corpus: Corpus, features, size: Size,
     Returns {config: {"median_step_seconds", "excerpts_per_step", "steps_per_epoch", "rounds"}}.
     """
     import keras
+    import torch
 
     from mdrbench.configs import get_config
     from mdrbench.models import build_model
-    from mdrbench.train import _tag_categories, excerpts_per_step, make_sampler, steps_per_epoch
+    from mdrbench.train import _tag_categories, excerpts_per_step, make_sampler, resolve_precision, steps_per_epoch
+
+    precision = resolve_precision("auto")
 
     train_tracks = corpus.split_indices("train")
     settings = features.settings
@@ -115,21 +119,27 @@ def measure_step_costs(configs: list[str], corpus: Corpus, features, size: Size,
                                                                           settings.excerpt_frames),
                             backbone=size.backbone)
         model.compile(optimizer=keras.optimizers.Adam(config.learning_rate))
+        model.autocast_dtype = torch.bfloat16 if precision == "bf16" else None  # as mdrbench.train.train runs
         sampler = make_sampler(config, features, corpus, train_tracks, size.batch_size, steps + 1, seed=0)
         batches = [sampler[i] for i in range(steps + 1)]
         model.train_on_batch(*batches[0])  # warm-up: allocations, optimizer state
         steppers[name] = (model, batches[1:])
-    seconds = {name: [] for name in configs}
-    for _ in range(rounds):
+    seconds = {name: [[] for _ in range(rounds)] for name in configs}
+    for round_index in range(rounds):
         for name, (model, batches) in steppers.items():
             for x, y in batches:
                 start = time.perf_counter()
                 model.train_on_batch(x, y)
-                seconds[name].append(time.perf_counter() - start)
+                seconds[name][round_index].append(time.perf_counter() - start)
     steps_in_epoch = steps_per_epoch(size, len(train_tracks))
-    costs = {name: {"median_step_seconds": statistics.median(values),
+    from mdrbench.train import machine_description
+
+    costs = {name: {"median_step_seconds": statistics.median([v for part in values for v in part]),
+                    # one median per round: the rounds pair configurations in time, for the step-cost interval
+                    "round_median_seconds": [statistics.median(part) for part in values],
                     "excerpts_per_step": excerpts_per_step(name, size.batch_size),
-                    "steps_per_epoch": steps_in_epoch, "rounds": rounds, "steps_per_round": steps}
+                    "steps_per_epoch": steps_in_epoch, "rounds": rounds, "steps_per_round": steps,
+                    "precision": precision, "machine": machine_description()}
              for name, values in seconds.items()}
     if verbose:
         print("step cost (median s): " + ", ".join(f"{n} {c['median_step_seconds']:.3f}" for n, c in costs.items()),
@@ -192,6 +202,7 @@ def run_benchmark(size: str | Size = "default", configs: str | list[str] = "all"
     features = compute_features(corpus, FRONTENDS[size.frontend], progress=progress)
     manifest = {"size": size.name, "corpus": corpus.name, "corpus_fingerprint": corpus.fingerprint(),
                 "frontend": size.frontend, "budget": asdict(size), "result_version": RESULT_VERSION}
+    manifest = json.loads(json.dumps(manifest))  # as it reads back (tuples become lists)
     check_manifest(out_dir, manifest)
 
     sets = make_evaluation_sets(corpus, features, seed=corpus_seed, human=human)
@@ -213,7 +224,7 @@ def run_benchmark(size: str | Size = "default", configs: str | list[str] = "all"
         result = train(name, corpus, features, size=size, seed=seed, out_dir=run_dir, verbose=0 if verbose < 2 else 2)
         record = evaluate_trained(result, corpus, features, sets, run_dir)
         record["wall_seconds"] = time.perf_counter() - started
-        atomic_write_json(run_dir / "result.json", record)
+        RunFolder(run_dir).finish(record)
         write_report(out_dir)
         if verbose:
             training = record["training"]

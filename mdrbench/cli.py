@@ -294,10 +294,10 @@ def _train(args) -> None:
     if args.out is None:
         raise CommandError("--out is required: the folder for the model, its history and test embeddings.")
     _check_out_folder(args.out, must_be_empty=False)
-    from mdrbench.bench import save_test_arrays
     from mdrbench.configs import get_config
-    from mdrbench.evaluate import Evaluation, ModelEmbedder, track_arrays
+    from mdrbench.evaluate import ModelEmbedder, track_arrays
     from mdrbench.features import FRONTENDS, compute_features
+    from mdrbench.results import RunFolder
     from mdrbench.sizes import get_size, with_overrides
     from mdrbench.train import train
 
@@ -314,8 +314,9 @@ def _train(args) -> None:
                            f"{_one_line(error)}") from None
     if len(corpus.split_indices("test")):
         arrays = track_arrays(ModelEmbedder(result.model), corpus, features, args.seed)
-        save_test_arrays(Evaluation({}, arrays["test_embeddings"], arrays["tag_scores"], arrays["train_embeddings"]),
-                         corpus, args.out)
+        RunFolder(args.out).write_test_arrays(arrays["test_embeddings"], arrays["tag_scores"],
+                                              corpus.track_ids[corpus.split_indices("test")],
+                                              arrays["test_excerpts"], corpus.vocabulary)
     else:
         print(f"note: corpus {corpus.name!r} has no test tracks, so no test embeddings were stored; embed any "
               f"corpus with `mdrbench embed {args.out} --corpus DIR --out PATH.npz`.")

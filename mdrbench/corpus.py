@@ -82,8 +82,12 @@ class TagVocabulary:
         except CorpusError as error:
             raise CorpusError(f"{path}: {error}") from None
 
+    def to_frame(self) -> pd.DataFrame:
+        """The vocabulary as a table: columns tag, category."""
+        return pd.DataFrame({"tag": self.tags, "category": self.categories})
+
     def write_csv(self, path: str | Path) -> None:
-        pd.DataFrame({"tag": self.tags, "category": self.categories}).to_csv(path, index=False)
+        self.to_frame().to_csv(path, index=False)
 
     def __len__(self) -> int:
         return len(self.tags)

@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 
 from mdrbench.corpus import CATEGORIES, Corpus
+from mdrbench.evidence import KS, Evidence, make_evidence
 from mdrbench.results import RESULT_VERSION
 
-KS = (1, 2, 4, 8)
 EXCERPTS_PER_TRACK = 4
 NOTIONS = (*CATEGORIES, "track")
 BASELINES = ("random", "mel-statistics")
@@ -253,19 +253,23 @@ def _excerpt_grid(embedder, features, tracks: np.ndarray):
 # ------------------------------------------------------------------------------------------------ evaluate
 @dataclass
 class Evaluation:
-    """One model's (or baseline's) scores and the test-set arrays that search and the notebooks read."""
+    """One model's (or baseline's) scores, its per-query evidence and the test-set arrays that search and the
+    notebooks read."""
 
     record: dict
     test_embeddings: np.ndarray  # (n_test, D) track embeddings
     test_tag_scores: np.ndarray  # (n_test, n_tags)
     train_embeddings: np.ndarray  # (n_train, D)
+    test_excerpts: np.ndarray  # (n_test, EXCERPTS_PER_TRACK, D)
+    evidence: Evidence  # per test track and per triplet: what every interval is drawn from
 
 
 def evaluate(embedder, corpus: Corpus, features, sets: EvaluationSets, seed: int = 0, probes: bool = True
              ) -> Evaluation:
     """Score one embedder (a :class:`ModelEmbedder` or a baseline) on the four tasks.
 
-    Returns an :class:`Evaluation` whose ``record`` holds every number (the body of a result.json).
+    Returns an :class:`Evaluation` whose ``record`` holds every number (the body of a result.json) and whose
+    ``evidence`` holds what those numbers are means of (per query, per triplet, per probe prediction).
     """
     from mdrbench import metrics
     from mdrbench.subspaces import subspace_slices
@@ -276,26 +280,37 @@ def evaluate(embedder, corpus: Corpus, features, sets: EvaluationSets, seed: int
     train_embeddings = arrays["train_embeddings"]
     labels = np.asarray(corpus.tags)
     slices = subspace_slices(test_embeddings.shape[1]) if embedder.disentangled else None
-    recall = metrics.recall_at_k(test_embeddings, labels[test], ks=KS)
+    per_query_recall = metrics.recall_at_k_per_query(test_embeddings, labels[test], ks=KS)
+    recall = {k: float(np.nanmean(per_query_recall[:, i])) for i, k in enumerate(KS)}
     auc = metrics.tag_auc(arrays["tag_scores"], labels[test], categories=np.asarray(corpus.vocabulary.categories))
 
     # 3. triplets: tag notions on track embeddings; track notion on two excerpts of one track
-    triplet_table = metrics.triplet_accuracy_table(test_embeddings, sets.tag_triplets, slices)
+    correctness = metrics.triplet_correctness(test_embeddings, sets.tag_triplets, slices)
+    triplet_table = metrics.triplet_table_from_correctness(correctness, list(sets.tag_triplets))
+    anchors = {notion: rows[:, 0] for notion, rows in sets.tag_triplets.items()}
     track = sets.track_triplets
-    track_accuracy = metrics.triplet_accuracy(test_excerpts[track[:, 0], track[:, 1]],
-                                              test_excerpts[track[:, 0], track[:, 2]],
-                                              test_excerpts[track[:, 3], 0])
-    human = _human_accuracies(embedder, features, sets, test, test_excerpts)
+    correctness["complete"]["track"] = metrics.triplet_correct(test_excerpts[track[:, 0], track[:, 1]],
+                                                               test_excerpts[track[:, 0], track[:, 2]],
+                                                               test_excerpts[track[:, 3], 0])
+    anchors["track"] = track[:, 0]
+    track_accuracy = float(correctness["complete"]["track"].mean()) if len(track) else float("nan")
+    human, human_correct, human_anchor = _human_accuracies(embedder, features, sets, test, test_excerpts)
+    if human_correct is not None:
+        correctness["complete"]["human"], anchors["human"] = human_correct, human_anchor
 
-    probe = None
+    probe, truth, predicted = None, None, None
     if probes and corpus.factors is not None:
         train = corpus.split_indices("train")
         both = np.concatenate([train, test])
         train_mask = np.zeros(len(both), bool)
         train_mask[: len(train)] = True
-        probe = metrics.disentanglement_matrix(np.concatenate([train_embeddings, test_embeddings]),
-                                               corpus.factors.iloc[both].reset_index(drop=True),
-                                               slices or {}, train_mask, seed=seed)
+        factors = corpus.factors.iloc[both].reset_index(drop=True)
+        predicted = metrics.probe_predictions(np.concatenate([train_embeddings, test_embeddings]), factors,
+                                              slices or {}, train_mask, seed=seed)
+        probe = metrics.disentanglement_matrix(np.concatenate([train_embeddings, test_embeddings]), factors,
+                                               slices or {}, train_mask, seed=seed, predictions=predicted)
+        held_out = factors.iloc[len(train):]
+        truth = {c: held_out[c].to_numpy() for c in held_out.columns if held_out[c].notna().all()}
 
     record = {
         "version": RESULT_VERSION,
@@ -304,13 +319,16 @@ def evaluate(embedder, corpus: Corpus, features, sets: EvaluationSets, seed: int
         "auc": {"roc_auc": float(auc["roc_auc"]), "pr_auc": float(auc["pr_auc"]), "scores": arrays["tag_source"],
                 "per_category": auc["per_category"].to_dict()},
         "triplets": triplet_table.to_dict(orient="index"),
-        "track_triplet_accuracy": float(track_accuracy),
+        "track_triplet_accuracy": track_accuracy,
         **human,
         "embedding_spread": spread(test_embeddings),
         "disentanglement": None if probe is None else probe.to_dict(orient="index"),
+        "n_test_tracks": int(len(test)),
     }
+    evidence = make_evidence(labels[test], per_query_recall, arrays["tag_scores"], anchors, correctness,
+                             truth, predicted, sets.human_clean if human_correct is not None else None)
     return Evaluation(record, test_embeddings.astype(np.float32), np.asarray(arrays["tag_scores"], dtype=np.float32),
-                      train_embeddings.astype(np.float32))
+                      train_embeddings.astype(np.float32), test_excerpts.astype(np.float32), evidence)
 
 
 def track_arrays(embedder, corpus: Corpus, features, seed: int = 0) -> dict:
@@ -345,16 +363,19 @@ def track_arrays(embedder, corpus: Corpus, features, seed: int = 0) -> dict:
             "tag_scores": scores, "tag_source": source}
 
 
-def _human_accuracies(embedder, features, sets: EvaluationSets, test: np.ndarray, test_excerpts) -> dict:
+def _human_accuracies(embedder, features, sets: EvaluationSets, test: np.ndarray, test_excerpts):
     """Accuracy on the Dim-Sim-style triplets (all decided, and the clean subset); clips that lie on a fixed
-    test excerpt reuse its embedding, any other clip is embedded once."""
+    test excerpt reuse its embedding, any other clip is embedded once.
+
+    Returns (accuracies, per-triplet correctness (m,) bool or None, the anchor's test row (m,) or None).
+    """
     from mdrbench import metrics
     from mdrbench.features import fixed_excerpt_starts
 
     out = {"human_source": sets.human_source, "human_triplet_accuracy": float("nan"),
            "human_triplet_accuracy_clean": float("nan")}
     if sets.human_clips.shape[1] == 0:
-        return out
+        return out, None, None
     grid_starts = fixed_excerpt_starts(features.lengths[test], features.settings.excerpt_frames, EXCERPTS_PER_TRACK)
     lookup = {(int(t), int(s)): (row, k) for row, t in enumerate(test) for k, s in enumerate(grid_starts[row])}
     clips = sets.human_clips.reshape(-1, 2)
@@ -367,11 +388,15 @@ def _human_accuracies(embedder, features, sets: EvaluationSets, test: np.ndarray
         unique, inverse = np.unique(clips[~known], axis=0, return_inverse=True)
         embeddings[~known] = embedder.excerpts(features, unique[:, 0], unique[:, 1])[0][inverse.reshape(-1)]
     anchor, preferred, other = embeddings.reshape(3, -1, embeddings.shape[-1])
-    out["human_triplet_accuracy"] = metrics.triplet_accuracy(anchor, preferred, other)
+    correct = metrics.triplet_correct(anchor, preferred, other)
+    out["human_triplet_accuracy"] = float(correct.mean())
     if sets.human_clean.any():
-        clean = sets.human_clean
-        out["human_triplet_accuracy_clean"] = metrics.triplet_accuracy(anchor[clean], preferred[clean], other[clean])
-    return out
+        out["human_triplet_accuracy_clean"] = float(correct[sets.human_clean].mean())
+    test_row = {int(t): row for row, t in enumerate(test)}
+    anchor_rows = np.array([test_row.get(int(t), -1) for t in sets.human_clips[0, :, 0]], dtype=np.int64)
+    if (anchor_rows < 0).any():  # a real Dim-Sim anchor outside the test split: no query to resample it with
+        return out, None, None
+    return out, correct, anchor_rows
 
 
 def spread(embeddings: np.ndarray) -> dict:

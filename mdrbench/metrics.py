@@ -236,26 +236,23 @@ def _as_multi_hot(labels, n_rows: int, name: str = "labels") -> np.ndarray:
     return array.astype(bool)
 
 
-def recall_at_k(embeddings, labels, ks: Sequence[int] = (1, 2, 4, 8),
-                chunk_size: int | None = None) -> dict[int, float]:
-    """Multi-label recall@K of the paper (Eq. 12): the fraction of a query's tags covered by its K neighbours.
+def recall_at_k_per_query(embeddings, labels, ks: Sequence[int] = (1, 2, 4, 8),
+                          chunk_size: int | None = None) -> np.ndarray:
+    """Multi-label recall@K of every query (the paper's Eq. 12 before its mean over queries).
 
     For query q with tag set y_q and K nearest neighbours (cosine, the query itself excluded, ties by lower
-    index) with tag sets y_1..y_K::
-
-        R@K = mean over q of |y_q ∩ (y_1 ∪ ... ∪ y_K)| / |y_q|
-
-    Queries without any tag are left out of the mean (their fraction is 0/0) but stay in the database as
-    possible neighbours. The result is non-decreasing in K and lies in [0, 1].
+    index) with tag sets y_1..y_K, the fraction of the query's tags covered: |y_q ∩ (y_1 ∪ ... ∪ y_K)| / |y_q|.
+    Every row is also a database item, and the database stays whole: resampling these rows (queries) against
+    the fixed database is how an interval over test queries is drawn (:mod:`mdrbench.evidence`).
 
     Args:
         embeddings: (n, d).
         labels: multi-hot (n, n_tags).
-        ks: the K values.
+        ks: the K values (sorted ascending in the output).
         chunk_size: queries per chunk, see :func:`nearest_neighbors`.
 
     Returns:
-        {K: R@K} for every K in ``ks``.
+        (n, len(ks)) float64; NaN for a query without any tag (its fraction is 0/0).
     """
     embeddings = _as_embeddings(embeddings)
     labels = _as_multi_hot(labels, len(embeddings))
@@ -268,14 +265,40 @@ def recall_at_k(embeddings, labels, ks: Sequence[int] = (1, 2, 4, 8),
         raise ValueError("no query has any tag, so R@K is undefined. Fix: pass the multi-hot tag matrix of "
                          "the evaluated tracks (at least one tag on some track).")
     columns = np.array(ks) - 1
-    covered_sum = np.zeros(len(ks))
+    per_query = np.full((len(embeddings), len(ks)), np.nan)
     for start, stop, neighbors in _neighbor_chunks(embeddings, ks[-1], exclude_self=True, chunk_size=chunk_size):
-        keep = has_tags[start:stop]
-        neighbors = neighbors[keep]
-        union = np.logical_or.accumulate(labels[neighbors], axis=1)[:, columns, :]  # (c, len(ks), n_tags)
-        covered = (union & labels[start:stop][keep][:, None, :]).sum(axis=2)
-        covered_sum += (covered / tag_counts[start:stop][keep][:, None]).sum(axis=0)
-    return {k: float(total / has_tags.sum()) for k, total in zip(ks, covered_sum, strict=True)}
+        keep = np.flatnonzero(has_tags[start:stop])
+        union = np.logical_or.accumulate(labels[neighbors[keep]], axis=1)[:, columns, :]  # (c, len(ks), n_tags)
+        covered = (union & labels[start + keep][:, None, :]).sum(axis=2)
+        per_query[start + keep] = covered / tag_counts[start + keep][:, None]
+    return per_query
+
+
+def recall_at_k(embeddings, labels, ks: Sequence[int] = (1, 2, 4, 8),
+                chunk_size: int | None = None) -> dict[int, float]:
+    """Multi-label recall@K of the paper (Eq. 12): the fraction of a query's tags covered by its K neighbours.
+
+    For query q with tag set y_q and K nearest neighbours (cosine, the query itself excluded, ties by lower
+    index) with tag sets y_1..y_K::
+
+        R@K = mean over q of |y_q ∩ (y_1 ∪ ... ∪ y_K)| / |y_q|
+
+    Queries without any tag are left out of the mean (their fraction is 0/0) but stay in the database as
+    possible neighbours. The result is non-decreasing in K and lies in [0, 1]. The per-query fractions are
+    :func:`recall_at_k_per_query`.
+
+    Args:
+        embeddings: (n, d).
+        labels: multi-hot (n, n_tags).
+        ks: the K values.
+        chunk_size: queries per chunk, see :func:`nearest_neighbors`.
+
+    Returns:
+        {K: R@K} for every K in ``ks``.
+    """
+    per_query = recall_at_k_per_query(embeddings, labels, ks, chunk_size)
+    ks = sorted({int(k) for k in ks})
+    return {k: float(np.nanmean(per_query[:, i])) for i, k in enumerate(ks)}
 
 
 def _encode_single_labels(labels, n_rows: int) -> np.ndarray:
@@ -608,6 +631,13 @@ def triplet_accuracy(anchor, positive, negative, mask=None) -> float:
     Returns:
         accuracy in [0, 1]; NaN when m = 0.
     """
+    correct = triplet_correct(anchor, positive, negative, mask)
+    return float(correct.mean()) if len(correct) else float("nan")
+
+
+def triplet_correct(anchor, positive, negative, mask=None) -> np.ndarray:
+    """Per triplet, whether cos(anchor, positive) > cos(anchor, negative): (m,) bool (see
+    :func:`triplet_accuracy`, its mean)."""
     vectors = [_as_embeddings(x, name) for x, name in ((anchor, "anchor"), (positive, "positive"),
                                                       (negative, "negative"))]
     if len({v.shape for v in vectors}) != 1:
@@ -617,10 +647,43 @@ def triplet_accuracy(anchor, positive, negative, mask=None) -> float:
         if mask.shape != (vectors[0].shape[1],):
             raise ValueError(f"mask must have shape ({vectors[0].shape[1]},); got {mask.shape}.")
         vectors = [v * mask for v in vectors]
-    if len(vectors[0]) == 0:
-        return float("nan")
     a, p, n = (v * _inverse_norms(v)[:, None] for v in vectors)
-    return float(np.mean((a * p).sum(axis=1) > (a * n).sum(axis=1)))
+    return (a * p).sum(axis=1) > (a * n).sum(axis=1)
+
+
+def triplet_correctness(embeddings, triplets: Mapping[str, np.ndarray],
+                        subspace_slices: Mapping[str, slice] | None = None,
+                        second_excerpt_embeddings=None) -> dict[str, dict[str, np.ndarray]]:
+    """Per triplet, whether it is predicted right: {space: {notion: (m,) bool}}, the evidence behind
+    :func:`triplet_accuracy_table` (same arguments; a notion without a sub-space is absent from "subspace")."""
+    embeddings = _as_embeddings(embeddings)
+    second = None
+    if second_excerpt_embeddings is not None:
+        second = _as_embeddings(second_excerpt_embeddings, "second_excerpt_embeddings")
+        if second.shape != embeddings.shape:
+            raise ValueError(f"second_excerpt_embeddings has shape {second.shape}, embeddings {embeddings.shape}; "
+                             f"give the second excerpt of the same tracks in the same order.")
+    if "track" in triplets and second is None:
+        raise ValueError("the 'track' notion needs second_excerpt_embeddings: anchor and positive are two excerpts "
+                         "of the same track. Fix: embed a second excerpt of every track and pass it.")
+    spaces = {"complete": None} if subspace_slices is None else {"complete": None, "subspace": subspace_slices}
+    correctness = {}
+    for space_name, slices in spaces.items():
+        correctness[space_name] = {}
+        for notion, indices in triplets.items():
+            indices = np.asarray(indices)
+            if indices.ndim != 2 or indices.shape[1] != 3:
+                raise ValueError(f"triplets[{notion!r}] must have shape (m, 3); got {indices.shape}.")
+            if indices.size and (indices.min() < 0 or indices.max() >= len(embeddings)):
+                raise ValueError(f"triplets[{notion!r}] has indices outside [0, {len(embeddings)}).")
+            if slices is not None and notion not in slices:
+                continue
+            positives = second if notion == "track" else embeddings
+            block = slice(None) if slices is None else slices[notion]
+            correctness[space_name][notion] = triplet_correct(embeddings[indices[:, 0], block],
+                                                              positives[indices[:, 1], block],
+                                                              embeddings[indices[:, 2], block])
+    return correctness
 
 
 def triplet_accuracy_table(embeddings, triplets: Mapping[str, np.ndarray],
@@ -644,35 +707,17 @@ def triplet_accuracy_table(embeddings, triplets: Mapping[str, np.ndarray],
         paper's tables. A category without triplets (an empty array, see :func:`sample_tag_triplets`)
         scores NaN and is left out of "overall".
     """
-    embeddings = _as_embeddings(embeddings)
-    second = None
-    if second_excerpt_embeddings is not None:
-        second = _as_embeddings(second_excerpt_embeddings, "second_excerpt_embeddings")
-        if second.shape != embeddings.shape:
-            raise ValueError(f"second_excerpt_embeddings has shape {second.shape}, embeddings {embeddings.shape}; "
-                             f"give the second excerpt of the same tracks in the same order.")
-    if "track" in triplets and second is None:
-        raise ValueError("the 'track' notion needs second_excerpt_embeddings: anchor and positive are two excerpts "
-                         "of the same track. Fix: embed a second excerpt of every track and pass it.")
-    spaces = {"complete": None} if subspace_slices is None else {"complete": None, "subspace": subspace_slices}
+    correctness = triplet_correctness(embeddings, triplets, subspace_slices, second_excerpt_embeddings)
+    return triplet_table_from_correctness(correctness, list(triplets))
+
+
+def triplet_table_from_correctness(correctness: Mapping[str, Mapping[str, np.ndarray]],
+                                   notions: Sequence[str]) -> pd.DataFrame:
+    """The table of :func:`triplet_accuracy_table` from :func:`triplet_correctness`'s output."""
     table = {}
-    for space_name, slices in spaces.items():
-        row = {}
-        for notion, indices in triplets.items():
-            indices = np.asarray(indices)
-            if indices.ndim != 2 or indices.shape[1] != 3:
-                raise ValueError(f"triplets[{notion!r}] must have shape (m, 3); got {indices.shape}.")
-            if indices.size and (indices.min() < 0 or indices.max() >= len(embeddings)):
-                raise ValueError(f"triplets[{notion!r}] has indices outside [0, {len(embeddings)}).")
-            positives = second if notion == "track" else embeddings
-            block = slice(None)
-            if slices is not None:
-                if notion not in slices:
-                    row[notion] = np.nan
-                    continue
-                block = slices[notion]
-            row[notion] = triplet_accuracy(embeddings[indices[:, 0], block], positives[indices[:, 1], block],
-                                           embeddings[indices[:, 2], block])
+    for space_name, per_notion in correctness.items():
+        row = {notion: (float(per_notion[notion].mean()) if notion in per_notion and len(per_notion[notion])
+                        else np.nan) for notion in notions}
         scored = [row[c] for c in CATEGORIES if c in row and not np.isnan(row[c])]
         row["overall"] = float(np.mean(scored)) if scored else np.nan
         table[space_name] = row
@@ -717,8 +762,46 @@ def training_time_ratio(epochs_to_convergence: Mapping[str, int] | None = None,
     return {name: t / fastest for name, t in totals.items()}
 
 
+def probe_predictions(embeddings, factors: pd.DataFrame, subspace_slices: Mapping[str, slice], train_mask,
+                      seed: int = 0) -> dict[str, dict[str, np.ndarray]]:
+    """The linear probes of :func:`disentanglement_matrix`, as predictions on the held-out rows.
+
+    Returns {space: {factor: (n_held_out,) predicted values}} (spaces: the sub-spaces then "complete"), NaN-free
+    rows only; a factor with fewer than two classes among the fitted rows, or no held-out row, is absent.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
+
+    embeddings = _as_embeddings(embeddings)
+    train_mask = np.asarray(train_mask)
+    if train_mask.dtype != bool or train_mask.shape != (len(embeddings),):
+        raise ValueError(f"train_mask must be a boolean array of shape ({len(embeddings)},); got "
+                         f"{train_mask.dtype} {train_mask.shape}.")
+    if len(factors) != len(embeddings):
+        raise ValueError(f"factors has {len(factors)} rows for {len(embeddings)} embeddings.")
+    if train_mask.all() or not train_mask.any():
+        raise ValueError("train_mask must select some rows for fitting and leave some held out.")
+    spaces = dict(subspace_slices) | {"complete": slice(None)}
+    predictions = {space_name: {} for space_name in spaces}
+    for column in factors.columns:
+        values = factors[column].to_numpy()
+        present = ~pd.isna(values)
+        fit_rows, test_rows = train_mask & present, ~train_mask & present
+        if len(np.unique(values[fit_rows])) < 2 or not test_rows.any():
+            continue  # nothing to learn or to score
+        for space_name, block in spaces.items():
+            probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed))
+            # These small fits run 10-30x slower with multi-threaded BLAS (thread start-up dominates).
+            with threadpool_limits(limits=1, user_api="blas"):
+                probe.fit(embeddings[fit_rows][:, block], values[fit_rows])
+            predictions[space_name][column] = probe.predict(embeddings[test_rows][:, block])
+    return predictions
+
+
 def disentanglement_matrix(embeddings, factors: pd.DataFrame, subspace_slices: Mapping[str, slice],
-                           train_mask, seed: int = 0, adjusted: bool = True) -> pd.DataFrame:
+                           train_mask, seed: int = 0, adjusted: bool = True, predictions=None) -> pd.DataFrame:
     """How much each sub-space tells about each clean factor: a linear-probe matrix.
 
     For every sub-space (and the complete space) and every factor column, a standardized logistic
@@ -734,42 +817,26 @@ def disentanglement_matrix(embeddings, factors: pd.DataFrame, subspace_slices: M
         subspace_slices: {sub-space name: slice}, e.g. :func:`mdrbench.subspaces.subspace_slices`.
         train_mask: (n,) bool, True for the rows the probes are fit on; the rest are held out.
         seed: random seed of the probes.
+        predictions: the output of :func:`probe_predictions` for these arguments, when already computed.
 
     Returns:
         DataFrame, rows the sub-spaces then "complete", columns the factor columns.
     """
-    from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import balanced_accuracy_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-    from threadpoolctl import threadpool_limits
 
-    embeddings = _as_embeddings(embeddings)
+    if predictions is None:
+        predictions = probe_predictions(embeddings, factors, subspace_slices, train_mask, seed)
     train_mask = np.asarray(train_mask)
-    if train_mask.dtype != bool or train_mask.shape != (len(embeddings),):
-        raise ValueError(f"train_mask must be a boolean array of shape ({len(embeddings)},); got "
-                         f"{train_mask.dtype} {train_mask.shape}.")
-    if len(factors) != len(embeddings):
-        raise ValueError(f"factors has {len(factors)} rows for {len(embeddings)} embeddings.")
-    if train_mask.all() or not train_mask.any():
-        raise ValueError("train_mask must select some rows for fitting and leave some held out.")
-    spaces = dict(subspace_slices) | {"complete": slice(None)}
-    matrix = pd.DataFrame(index=list(spaces), columns=list(factors.columns), dtype=float)
+    matrix = pd.DataFrame(index=list(predictions), columns=list(factors.columns), dtype=float)
     for column in factors.columns:
         values = factors[column].to_numpy()
-        present = ~pd.isna(values)
-        fit_rows, test_rows = train_mask & present, ~train_mask & present
-        if len(np.unique(values[fit_rows])) < 2 or not test_rows.any():
-            continue  # nothing to learn or to score: leave NaN
-        for space_name, block in spaces.items():
-            probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed))
-            # These small fits run 10-30x slower with multi-threaded BLAS (thread start-up dominates).
-            with threadpool_limits(limits=1, user_api="blas"):
-                probe.fit(embeddings[fit_rows][:, block], values[fit_rows])
-            predicted = probe.predict(embeddings[test_rows][:, block])
+        truth = values[~train_mask & ~pd.isna(values)]
+        for space_name, per_factor in predictions.items():
+            if column not in per_factor:
+                continue  # nothing to learn or to score: leave NaN
             with warnings.catch_warnings():  # classes absent from the held-out rows are fine
                 warnings.simplefilter("ignore", UserWarning)
-                matrix.loc[space_name, column] = balanced_accuracy_score(values[test_rows], predicted,
+                matrix.loc[space_name, column] = balanced_accuracy_score(truth, per_factor[column],
                                                                          adjusted=adjusted)
     return matrix
 

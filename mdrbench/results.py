@@ -1,16 +1,19 @@
-"""Result files of a benchmark: atomic writes, reading runs back, the manifest of what was run.
+"""Result files of a benchmark: one object per run folder, atomic writes, the manifest of what was run.
 
 Both the grid runner (:mod:`mdrbench.bench`) and the report (:mod:`mdrbench.report`) import this module, and
 neither imports the other's internals for files. Layout of a results folder::
 
     OUT/benchmark.json                 the manifest: size, corpus fingerprint, front-end, budget
-    OUT/runs/CONFIG/seedN/result.json  one finished run (written atomically, last)
-    OUT/runs/CONFIG/seedN/...          model.keras, history.json, test embeddings and tag scores
-    OUT/baselines/NAME/seedN/result.json  the random and mel-statistics baselines, same schema
+    OUT/runs/CONFIG/seedN/             one run (a RunFolder): result.json (written last), model.keras,
+                                       history.json, config.json, test_embeddings.npy, test_excerpt_embeddings.npy,
+                                       test_tag_scores.npy, test_track_ids.npy, vocabulary.csv, evidence.npz
+    OUT/baselines/NAME/seedN/          the random and mel-statistics baselines, same files but the model's
     OUT/timing.json                    the cost of one training step per configuration (interleaved)
 
-A run counts as done only when its ``result.json`` exists, parses and has this version, so killing the
-benchmark at any point and starting it again redoes at most the run that was in flight.
+:class:`RunFolder` owns those names: every writer and reader of a run goes through it, and every write is
+atomic (a temporary file renamed into place). A run counts as done only when its ``result.json`` exists,
+parses, has this version and its ``evidence.npz`` (the per-query scores every interval is drawn from) reads
+back, so killing the benchmark at any point and starting it again redoes at most the run that was in flight.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-RESULT_VERSION = 2  # 2: a `training` block with stopped_by, baselines, sub-space tag scores, logit AUC
+RESULT_VERSION = 3  # 3: per-query evidence (evidence.npz) and excerpt embeddings; 2: training block, baselines
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
@@ -49,6 +52,16 @@ def atomic_save_npy(path: str | Path, array: np.ndarray) -> None:
     os.replace(temporary, path)
 
 
+def atomic_save_npz(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write a compressed .npz atomically (no object arrays: it reads back with ``allow_pickle=False``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
+    os.close(descriptor)
+    np.savez_compressed(temporary, **arrays)
+    os.replace(temporary, path)
+
+
 class UnreadableResult(ValueError):
     """A result.json that exists but cannot be used (corrupt, or written by another version)."""
 
@@ -57,21 +70,10 @@ def read_result(run_dir: str | Path) -> dict | None:
     """A finished run's result; None when the run has not finished (no result.json).
 
     Raises:
-        UnreadableResult: the file exists but does not parse or has another version; the message names the
-            file and says that ``mdrbench bench`` will redo the run.
+        UnreadableResult: the file exists but does not parse, has another version, or its evidence.npz is
+            missing or damaged; the message names the file and says that ``mdrbench bench`` will redo the run.
     """
-    path = Path(run_dir) / "result.json"
-    if not path.exists():
-        return None
-    try:
-        result = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError, OSError) as error:
-        raise UnreadableResult(f"{path} is unreadable ({error}); `mdrbench bench` will redo this run.") from None
-    if not isinstance(result, dict) or result.get("version") != RESULT_VERSION:
-        version = result.get("version") if isinstance(result, dict) else None
-        raise UnreadableResult(f"{path} has result version {version}, this mdrbench writes {RESULT_VERSION}; "
-                               f"`mdrbench bench` will redo this run.")
-    return result
+    return RunFolder(run_dir).result()
 
 
 def load_result(run_dir: str | Path) -> dict | None:
@@ -108,6 +110,92 @@ def baseline_folder(out_dir: str | Path, name: str, seed: int) -> Path:
     return Path(out_dir) / "baselines" / name / f"seed{seed}"
 
 
+class RunFolder:
+    """One run's (or baseline's) folder: the one place that knows its file names, writes them atomically and
+    reads them back with validation.
+
+    ``result.json`` is written last (:meth:`finish`): the arrays and the evidence before it, so a folder with a
+    readable result always has everything a comparison needs.
+    """
+
+    RESULT, HISTORY, CONFIG, MODEL = "result.json", "history.json", "config.json", "model.keras"
+    EVIDENCE, VOCABULARY = "evidence.npz", "vocabulary.csv"
+    ARRAYS = ("test_embeddings", "test_excerpt_embeddings", "test_tag_scores", "test_track_ids")
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunFolder({str(self.path)!r})"
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    # --- writing ---------------------------------------------------------------------------------------------
+    def write_json(self, name: str, value) -> None:
+        atomic_write_json(self.path / name, value)
+
+    def write_test_arrays(self, test_embeddings, test_tag_scores, test_track_ids, test_excerpt_embeddings=None,
+                          vocabulary=None) -> None:
+        """test_embeddings (n, D) float32, test_tag_scores (n, T), test_track_ids (n,), optionally the excerpt
+        embeddings (n, excerpts, D), stored as float16 (they only feed excerpt-level comparisons), and the
+        vocabulary (a :class:`mdrbench.corpus.TagVocabulary`)."""
+        atomic_save_npy(self.path / "test_embeddings.npy", np.asarray(test_embeddings, dtype=np.float32))
+        atomic_save_npy(self.path / "test_tag_scores.npy", np.asarray(test_tag_scores, dtype=np.float32))
+        atomic_save_npy(self.path / "test_track_ids.npy", np.asarray(test_track_ids).astype(str))
+        if test_excerpt_embeddings is not None:
+            atomic_save_npy(self.path / "test_excerpt_embeddings.npy",
+                            np.asarray(test_excerpt_embeddings, dtype=np.float16))
+        if vocabulary is not None:
+            atomic_write_text(self.path / self.VOCABULARY, vocabulary.to_frame().to_csv(index=False))
+
+    def write_evidence(self, evidence) -> None:
+        """The per-query evidence (:class:`mdrbench.evidence.Evidence`)."""
+        atomic_save_npz(self.path / self.EVIDENCE, evidence.to_arrays())
+
+    def finish(self, record: dict) -> None:
+        """Write result.json: the run counts as done from here on."""
+        atomic_write_json(self.path / self.RESULT, record)
+
+    # --- reading ---------------------------------------------------------------------------------------------
+    def result(self) -> dict | None:
+        """The finished run's result; None when it has not finished. Raises :class:`UnreadableResult`."""
+        path = self.path / self.RESULT
+        if not path.exists():
+            return None
+        try:
+            result = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError, OSError) as error:
+            raise UnreadableResult(f"{path} is unreadable ({error}); `mdrbench bench` will redo this run.") from None
+        if not isinstance(result, dict) or result.get("version") != RESULT_VERSION:
+            version = result.get("version") if isinstance(result, dict) else None
+            raise UnreadableResult(f"{path} has result version {version}, this mdrbench writes {RESULT_VERSION}; "
+                                   f"`mdrbench bench` will redo this run.")
+        if not (self.path / self.EVIDENCE).exists():
+            raise UnreadableResult(f"{self.path / self.EVIDENCE} is missing (a run needs its per-query evidence); "
+                                   f"`mdrbench bench` will redo this run.")
+        return result
+
+    def evidence(self):
+        """The per-query evidence, validated. Raises :class:`UnreadableResult` when missing or damaged."""
+        from mdrbench.evidence import Evidence
+
+        path = self.path / self.EVIDENCE
+        try:
+            with np.load(path, allow_pickle=False) as arrays:
+                return Evidence.from_arrays(arrays)
+        except (OSError, ValueError, KeyError) as error:
+            raise UnreadableResult(f"{path} is unreadable ({error}); delete {self.path} and run `mdrbench bench` "
+                                   f"to redo this run.") from None
+
+    def history(self) -> dict:
+        path = self.path / self.HISTORY
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def array(self, name: str) -> np.ndarray:
+        return np.load(self.path / f"{name}.npy", allow_pickle=False)
+
+
 @dataclass
 class Run:
     """One finished benchmark run, loaded back: its metrics, training history and test-set arrays."""
@@ -129,6 +217,11 @@ class Run:
             self._model, _ = load_trained(self.folder)
         return self._model
 
+    @property
+    def evidence(self):
+        """The run's per-query evidence (:class:`mdrbench.evidence.Evidence`)."""
+        return RunFolder(self.folder).evidence()
+
 
 def load_run(out_dir: str | Path, config: str, seed: int = 0) -> Run:
     """A finished run of ``mdrbench bench`` read back from ``out_dir`` (the arrays search and notebooks use).
@@ -138,18 +231,13 @@ def load_run(out_dir: str | Path, config: str, seed: int = 0) -> Run:
     """
     from mdrbench.configs import trained_as
 
-    folder = run_folder(out_dir, trained_as(config), seed)
-    result = read_result(folder)
+    folder = RunFolder(run_folder(out_dir, trained_as(config), seed))
+    result = folder.result()
     if result is None:
-        raise FileNotFoundError(f"{folder} holds no finished run; run `mdrbench bench --out {out_dir}` "
+        raise FileNotFoundError(f"{folder.path} holds no finished run; run `mdrbench bench --out {out_dir}` "
                                 f"(or mdrbench.bench.run_benchmark) first.")
-    history = json.loads((folder / "history.json").read_text()) if (folder / "history.json").exists() else {}
-
-    def array(name):
-        return np.load(folder / name, allow_pickle=False)
-
-    return Run(folder, result, history, array("test_embeddings.npy"), array("test_tag_scores.npy"),
-               array("test_track_ids.npy"))
+    return Run(folder.path, result, folder.history(), folder.array("test_embeddings"),
+               folder.array("test_tag_scores"), folder.array("test_track_ids"))
 
 
 def read_manifest(out_dir: str | Path) -> dict:

@@ -41,15 +41,19 @@ class Size:
     steps_per_epoch: int | None = None
     min_delta: float = 1e-3  # relative improvement that counts as one (see mdrbench.train.PaperSchedule)
     seeds: int = 3  # seeds the benchmark runs by default
+    # (train, valid, test) track counts; None: 70/10/20 of n_tracks. The default size adds test tracks on top of
+    # the training ones: a test track costs seconds to render and score, a seed costs a training run, and with
+    # 400 test tracks the query noise was as large as the seed noise (docs/statistics.md, issue 14).
+    split_counts: tuple[int, int, int] | None = None
 
 
 SIZES: dict[str, Size] = {
     "ci": Size("ci", n_tracks=240, min_duration=10.0, max_duration=12.0, sample_rate=16000,
                frontend="compact", batch_size=32, max_epochs=30, patience=1, max_lr_reductions=1,
                backbone="compact", seeds=2),
-    "default": Size("default", n_tracks=2000, min_duration=10.0, max_duration=20.0, sample_rate=16000,
+    "default": Size("default", n_tracks=3200, min_duration=10.0, max_duration=20.0, sample_rate=16000,
                     frontend="compact", batch_size=64, max_epochs=80, patience=2, max_lr_reductions=2,
-                    backbone="compact", seeds=3),
+                    backbone="compact", seeds=3, split_counts=(1400, 200, 1600)),
     "full": Size("full", n_tracks=30000, min_duration=10.0, max_duration=30.0, sample_rate=22050,
                  frontend="paper", batch_size=256, max_epochs=200, patience=10, max_lr_reductions=5,
                  backbone="inception", seeds=3),
@@ -67,3 +71,13 @@ def get_size(name: str | None = None) -> Size:
 
 def with_overrides(size: Size, **changes) -> Size:
     return replace(size, **{k: v for k, v in changes.items() if v is not None})
+
+
+def split_counts(size: Size, n_tracks: int | None = None) -> tuple[int, int, int]:
+    """(train, valid, test) track counts of a corpus of this size with ``n_tracks`` tracks (default the size's):
+    the size's own counts when they add up to it, else 70/10/20."""
+    n_tracks = int(n_tracks or size.n_tracks)
+    if size.split_counts is not None and sum(size.split_counts) == n_tracks:
+        return tuple(int(c) for c in size.split_counts)
+    n_train, n_valid = int(round(0.7 * n_tracks)), int(round(0.1 * n_tracks))
+    return n_train, n_valid, n_tracks - n_train - n_valid

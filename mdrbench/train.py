@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -341,6 +342,23 @@ def native_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def machine_description() -> str:
+    """The hardware a number was measured on, one line: the CUDA device or the CPU model, its threads, and
+    whether bfloat16 is native (results record it beside their precision)."""
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name(0)} (CUDA), torch {torch.__version__}"
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    bf16 = "native bf16" if native_bf16() else "no native bf16"
+    return f"{model}, {torch.get_num_threads()} threads, {bf16}, torch {torch.__version__}"
+
+
 def resolve_precision(precision: str = "auto") -> str:
     """"fp32" or "bf16": ``auto`` takes bf16 where the hardware computes it natively (:func:`native_bf16`)."""
     if precision not in PRECISIONS:
@@ -443,6 +461,7 @@ class TrainResult:
                 "seconds_per_epoch": self.seconds_per_epoch, "total_seconds": self.total_seconds,
                 "cpu_seconds": float(np.sum(self.history.get("cpu_seconds", []))),
                 "best_val_loss": self.info.get("best_val_loss"), "precision": self.info.get("precision"),
+                "machine": self.info.get("machine"),
                 "schedule": {"patience": self.size.patience, "max_lr_reductions": self.size.max_lr_reductions,
                              "min_delta": self.size.min_delta, "max_epochs": self.size.max_epochs,
                              "lr_factor": self.config.lr_factor, "learning_rate": self.config.learning_rate}
@@ -510,7 +529,7 @@ def train(config: Config | str, corpus, features, size: str | Size = "ci", seed:
         median_step_seconds=float(np.median(timer.step_seconds)) if timer.step_seconds else math.nan,
         steps_per_epoch=steps, excerpts_per_step=excerpts_per_step(config, size.batch_size), size=size, seed=seed,
         info={"best_val_loss": schedule.best if math.isfinite(schedule.best) else None,
-              "input_shape": list(input_shape), "precision": precision},
+              "input_shape": list(input_shape), "precision": precision, "machine": machine_description()},
     )
     if out_dir is not None:
         save_result(result, out_dir, features_settings=settings)
@@ -518,18 +537,21 @@ def train(config: Config | str, corpus, features, size: str | Size = "ci", seed:
 
 
 def save_result(result: TrainResult, out_dir, features_settings=None) -> Path:
-    """Write model.keras, history.json and config.json into ``out_dir`` (created)."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    result.model.save(out_dir / "model.keras")
+    """Write model.keras, history.json and config.json into ``out_dir`` (created), each atomically."""
+    from mdrbench.results import RunFolder
+
+    folder = RunFolder(out_dir)
+    folder.path.mkdir(parents=True, exist_ok=True)
+    partial = folder.file(f".partial-{os.getpid()}.keras")  # Keras wants the .keras suffix
+    result.model.save(partial)
+    os.replace(partial, folder.file(RunFolder.MODEL))
     summary = {**result.training_block(), "seed": result.seed}
-    (out_dir / "history.json").write_text(json.dumps({**summary, **result.info, "history": result.history},
-                                                     indent=1))
-    description = {"config": result.config.to_dict(),
-                   "size": None if result.size is None else result.size.__dict__,
-                   "frontend": None if features_settings is None else features_settings.to_dict()}
-    (out_dir / "config.json").write_text(json.dumps(description, indent=1))
-    return out_dir
+    folder.write_json(RunFolder.HISTORY, {**summary, **result.info, "history": result.history})
+    frontend = None if features_settings is None else features_settings.to_dict()
+    folder.write_json(RunFolder.CONFIG, {"config": result.config.to_dict(),
+                                         "size": None if result.size is None else result.size.__dict__,
+                                         "frontend": frontend})
+    return folder.path
 
 
 def load_trained(out_dir) -> tuple[RepresentationModel, dict]:

@@ -31,11 +31,11 @@ TINY_BACKBONE = {"channels": (8, 16)}
 
 def write_run(folder, config_name, corpus):
     """A run folder as `mdrbench train` writes it, with an untrained tiny model (search needs no training)."""
-    from mdrbench.bench import save_test_arrays
     from mdrbench.configs import get_config
-    from mdrbench.evaluate import Evaluation, ModelEmbedder, track_arrays
+    from mdrbench.evaluate import ModelEmbedder, track_arrays
     from mdrbench.features import FRONTENDS, compute_features
     from mdrbench.models import build_model
+    from mdrbench.results import RunFolder
     from mdrbench.train import TrainResult, _tag_categories, save_result
 
     settings = FRONTENDS["compact"]
@@ -49,8 +49,9 @@ def write_run(folder, config_name, corpus):
     result = TrainResult(model, config, {}, 0, 0, "cap", 0, 0.0, 0.0, 0.0, 1, 1)
     save_result(result, folder, features_settings=settings)
     arrays = track_arrays(ModelEmbedder(model), corpus, features)
-    save_test_arrays(Evaluation({}, arrays["test_embeddings"], arrays["tag_scores"], arrays["train_embeddings"]),
-                     corpus, folder)
+    RunFolder(folder).write_test_arrays(arrays["test_embeddings"], arrays["tag_scores"],
+                                        corpus.track_ids[corpus.split_indices("test")], arrays["test_excerpts"],
+                                        corpus.vocabulary)
     return features
 
 

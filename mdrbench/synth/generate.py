@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from mdrbench.corpus import SPLITS, Corpus, CorpusError
-from mdrbench.sizes import Size, get_size
+from mdrbench.sizes import Size, get_size, split_counts
 from mdrbench.synth.factors import (
     ACCOMPANIMENT_PROBABILITIES,
     ACCOMPANIMENTS,
@@ -26,7 +26,6 @@ from mdrbench.synth.render import PEAK, render_track
 from mdrbench.synth.tags import draw_tags, tag_settings
 
 GENERATOR_VERSION = 1  # bump when the audio or tags change for the same settings: cached corpora regenerate
-SPLIT_FRACTIONS = (0.7, 0.1, 0.2)
 HOME_ENV = "MDRBENCH_HOME"
 
 
@@ -60,17 +59,22 @@ def generator_settings(size: str | Size, seed: int = 0, n_tracks: int | None = N
         "min_duration": size.min_duration, "max_duration": size.max_duration,
         "factors": {category: list(values) for category, values in FACTORS.items()},
         "accompaniments": dict(zip(ACCOMPANIMENTS, ACCOMPANIMENT_PROBABILITIES, strict=True)),
-        "split_fractions": dict(zip(SPLITS, SPLIT_FRACTIONS, strict=True)), "peak": PEAK,
+        "split_counts": dict(zip(SPLITS, split_counts(size, n_tracks), strict=True)), "peak": PEAK,
         "tags": tag_settings(),
     }
     return json.loads(json.dumps(settings))
 
 
-def draw_splits(n_tracks: int, seed: int = 0) -> np.ndarray:
-    """train/valid/test = 70/10/20 by track, shuffled with the corpus seed, shape (n_tracks,) str."""
+def draw_splits(n_tracks: int, seed: int = 0, counts: tuple[int, int, int] | None = None) -> np.ndarray:
+    """train/valid/test by track (``counts``, default 70/10/20), shuffled with the corpus seed, shape (n_tracks,)
+    str."""
+    if counts is None:
+        n_train, n_valid = int(round(0.7 * n_tracks)), int(round(0.1 * n_tracks))
+    else:
+        n_train, n_valid, n_test = counts
+        if n_train + n_valid + n_test != n_tracks:
+            raise ValueError(f"split counts {counts} add up to {sum(counts)}, not {n_tracks} tracks.")
     order = np.random.default_rng(np.random.SeedSequence([int(seed), STREAM_SPLITS])).permutation(n_tracks)
-    n_train = int(round(SPLIT_FRACTIONS[0] * n_tracks))
-    n_valid = int(round(SPLIT_FRACTIONS[1] * n_tracks))
     splits = np.empty(n_tracks, dtype="<U5")
     splits[order[:n_train]] = "train"
     splits[order[n_train:n_train + n_valid]] = "valid"
@@ -95,7 +99,8 @@ def synthesize(size: str | Size = "ci", seed: int = 0, n_tracks: int | None = No
         progress: show a progress bar.
 
     Returns:
-        Corpus with in-memory audio, noisy tags, 70/10/20 splits, clean ``factors`` (genre, mood,
+        Corpus with in-memory audio, noisy tags, train/valid/test splits
+        (:func:`mdrbench.sizes.split_counts`), clean ``factors`` (genre, mood,
         instrument, era) and ``info`` {"name", "generator"}.
     """
     from tqdm.auto import tqdm
@@ -121,7 +126,7 @@ def synthesize(size: str | Size = "ci", seed: int = 0, n_tracks: int | None = No
         track_ids=np.array([f"synth-{index:06d}" for index in range(n_tracks)]),
         sample_rate=size.sample_rate,
         durations=np.array([len(track) / size.sample_rate for track in audio]),
-        vocabulary=vocabulary, tags=tags, splits=draw_splits(n_tracks, seed),
+        vocabulary=vocabulary, tags=tags, splits=draw_splits(n_tracks, seed, split_counts(size, n_tracks)),
         factors=factors[list(FACTORS)].reset_index(drop=True),
         info={"name": corpus_name(size, seed, n_tracks), "generator": generator_settings(size, seed, n_tracks)},
         _audio=audio,
