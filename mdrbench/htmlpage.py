@@ -18,7 +18,8 @@ import re
 import numpy as np
 import pandas as pd
 
-VERDICTS = {"holds": "verdict-holds", "does not hold": "verdict-fails", "undetermined": "verdict-undetermined"}
+VERDICTS = {"holds": "verdict-holds", "does not hold": "verdict-fails", "holds in part": "verdict-partly",
+            "undetermined": "verdict-undetermined"}
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222; line-height: 1.5;
@@ -36,7 +37,7 @@ ul.findings li { margin: .6em 0; display: grid; grid-template-columns: 8.5em 1fr
 .badge { text-align: center; padding: .1em .5em; border-radius: 4px; color: #fff; font-size: 13px;
          font-weight: 600; align-self: start; margin-top: .15em; }
 .verdict-holds { background: #2e7d32; } .verdict-fails { background: #c62828; }
-.verdict-undetermined { background: #757575; }
+.verdict-undetermined { background: #757575; } .verdict-partly { background: #9e7b00; }
 .evidence { color: #555; font-size: 14px; }
 .figure { margin: 1em 0; }
 """
@@ -99,9 +100,15 @@ def html_findings(findings: list[dict]) -> str:
         verdict = finding["verdict"]
         if verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {sorted(VERDICTS)}, not {verdict!r}")
+        pairs = finding.get("pairs")
+        if pairs:  # one line per like-for-like pair, with its own verdict and power
+            detail = "".join(f"<li><span class='badge {VERDICTS[p['verdict']]}'>{html.escape(p['verdict'])}</span> "
+                             f"{html.escape(p['text'])}</li>" for p in pairs)
+            detail = f"<ul class='evidence'>{detail}</ul>"
+        else:
+            detail = f"<div class='evidence'>{html.escape(finding['evidence'])}</div>"
         items.append(f"<li><span class='badge {VERDICTS[verdict]}'>{html.escape(verdict)}</span>"
-                     f"<div>{html.escape(finding['claim'])}"
-                     f"<div class='evidence'>{html.escape(finding['evidence'])}</div></div></li>")
+                     f"<div>{html.escape(finding['claim'])}{detail}</div></li>")
     return "<ul class='findings'>\n" + "\n".join(items) + "\n</ul>"
 
 

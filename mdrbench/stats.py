@@ -168,17 +168,17 @@ def seeds_needed(estimate: Estimate, effect: float, alpha: float = ALPHA, power:
 
 
 def queries_needed(estimate: Estimate, effect: float, alpha: float = ALPHA, power: float = POWER) -> int | None:
-    """The fewest test tracks (at this many seeds) whose design detects ``effect``; None when no number of
-    test tracks would do (the seed noise alone is too large) or past MAX_QUERY_FACTOR times the tracks."""
+    """The fewest test tracks (at this many seeds, on a grid of 1.1x steps) whose design detects ``effect``;
+    None when no number of test tracks up to MAX_QUERY_FACTOR times today's would do (the seed noise alone is
+    too large).
+
+    The detectable effect need not fall as tracks are added: when the seed part dominates, shrinking the query
+    part also lowers the degrees of freedom towards seeds - 1, so a grid is searched, not a bisection."""
     if not estimate.n_queries:
         return None
-    low, high = 2, estimate.n_queries * MAX_QUERY_FACTOR
-    if minimum_detectable_effect(estimate, None, high, alpha, power) > abs(effect):
-        return None
-    while low < high:  # the effect shrinks as the test set grows: bisect
-        middle = (low + high) // 2
-        if minimum_detectable_effect(estimate, None, middle, alpha, power) <= abs(effect):
-            high = middle
-        else:
-            low = middle + 1
-    return int(low)
+    queries = 2.0
+    while queries <= estimate.n_queries * MAX_QUERY_FACTOR:
+        if minimum_detectable_effect(estimate, None, queries, alpha, power) <= abs(effect):
+            return int(math.ceil(queries))
+        queries *= 1.1
+    return None
