@@ -197,9 +197,12 @@ def pair_estimate(results: pd.DataFrame, claim: Claim, pair: Pair) -> tuple[stat
     if claim.noise == "rounds":
         return _step_cost_estimate(folder, pair)
     columns = pair.columns or (claim.column, claim.column)
-    first = _value(results, pair.first, columns[0]).dropna()
+    first = _value(results, pair.first, columns[0])
+    second = _value(results, pair.second, columns[1]) if columns[1] else first
+    if first.isna().any() or second.isna().any():
+        return None, True, "a value is missing (NaN)"
     if columns[1]:
-        second = _value(results, pair.second, columns[1]).dropna()
+        second = _value(results, pair.second, columns[1])
     else:  # a test against the claim's margin: nothing is subtracted
         second = pd.Series(0.0, index=first.index)
     # a deterministic baseline is scored once (seed 0): that one score is paired with every seed

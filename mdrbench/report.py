@@ -586,8 +586,8 @@ def below_baseline_text(results: pd.DataFrame) -> str:
         digits = 1 if row["column"].startswith("R@") else 3
         interval = (f"[{row['low']:+.{digits}f}, {row['high']:+.{digits}f}]" if np.isfinite(row["low"])
                     else "no interval")
-        lines.append(f"- **{row['config']}** on {row['column']}: {row['ours']:.{digits}f} vs {row['baseline']:.{digits}f}"
-                     f", {row['difference']:+.{digits}f} {interval}")
+        lines.append(f"- **{row['config']}** on {row['column']}: {row['ours']:.{digits}f} vs "
+                     f"{row['baseline']:.{digits}f}, {row['difference']:+.{digits}f} {interval}")
     return "\n".join(lines)
 
 
