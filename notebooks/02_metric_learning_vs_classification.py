@@ -255,14 +255,22 @@ print(pd.DataFrame(rank_rows).T.round(4))
 # %% [markdown]
 # ## 6. The verdict
 #
-# `mdrbench.report.findings` checks the paper's claim on every seed with mdrbench's one comparison rule: the
-# per-seed R@1 difference normalized minus raw *holds* when its 95% interval lies above 0, *does not hold* below,
-# and is *undetermined* when it contains 0, with one seed, or when a run did not converge.
+# `mdrbench.report.findings` checks the paper's claim with mdrbench's one rule: the R@1 difference normalized
+# minus raw, paired on the same seeds and the same test tracks, with an interval over both sources of noise;
+# its verdict is corrected for every other test of the report (Holm), and a power sentence says what this
+# design can detect. Here the paper's raw classifier collapsed (its R@1 fell to a small fraction of the
+# normalized one's); ours does not: its mean pairwise cosine (section 2) stays far from 1. A likely reason, not
+# a measured one: our classifier weights start at a norm that lets the logits express a tag's base rate early
+# (`mdrbench.losses.default_tag_initializer`), so the raw embedding norms need not grow to fit the tags, and our
+# small corpus and compact network train for far fewer steps than the paper's. Whether normalization still
+# helps retrieval here is what the finding decides.
 
 # %%
 for finding in report.findings(results):
-    if norm_name in finding["claim"] and raw_name in finding["claim"]:
-        print(f"[{finding['verdict']}] {finding['claim']}.\n    {finding['evidence']} (paper: {finding['paper']})")
+    if finding["key"] == "normalization":
+        print(f"[{finding['verdict']}] {finding['claim']} (paper: {finding['paper']})")
+        for pair in finding["pairs"]:
+            print(f"    {pair['text']}")
 
 # %% [markdown]
 # ## 7. Watching the two spaces form

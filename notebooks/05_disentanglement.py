@@ -252,8 +252,9 @@ print(f"[{comparison.verdict}] {DISENTANGLED_CONFIG}: the genre block reads genr
 # they are for. If "genre from era block" comes close to "genre from genre block", genre leaks into the era
 # block: the shared backbone feeds genre cues (tempo, drums) into every block, and the era block is only
 # *trained to separate eras*, not *forbidden to know genres*. If a factor's whole column is near 0, the model has
-# not learned that factor yet and leakage is moot for it. "Undetermined" at `ci` means: rerun with
-# `MDRBENCH_SIZE=default`.
+# not learned that factor yet and leakage is moot for it. At `ci` these verdicts decide nothing (two seeds and a
+# few dozen test tracks: see the workspace summary); at `default` the report's findings below say what the
+# design decides and what it cannot.
 #
 # The paper asked the same question with triplets (Table 3, notebook 08): is a "same genre?" triplet judged better
 # inside the genre sub-space than in the complete space? The paper's answer beside ours (overall = the mean over
@@ -280,10 +281,22 @@ with pd.option_context("display.max_colwidth", 120, "display.precision", 3):
 #
 # - The paper's sub-spaces are fixed, disjoint 64-d masks; a masked cosine is the cosine of the block, and in a
 #   normalized disentangled model the complete cosine is (about) the mean of the four sub-space cosines.
-# - Projections coloured by a factor suggest where it lives; linear probes measure it. A bright diagonal
-#   (positive selectivity) is what disentanglement means, off-diagonal cells measure leakage, and the full
-#   model's slices are the control. The verdicts above say what these seeds support at this size.
+# - Projections coloured by a factor suggest where it lives; linear probes measure it, and the full model's
+#   slices are the control.
+# - Two questions hide in the word *disentangled*. **For similarity**: is a dimension's triplet judged better
+#   by the cosine inside its block than in the whole space? **For information**: does only its own block hold
+#   the factor? The paper's masks are trained for the first; nothing forbids the other blocks to know a factor,
+#   so a bright diagonal is not implied. The report states both as findings (printed below from
+#   `mdrbench.report.findings`, the one rule): read their verdicts and power sentences, not this bullet.
 #
+# %%
+for finding in report.findings(workspace.results):
+    if finding["key"] in ("similarity-disentanglement", "information-disentanglement"):
+        print(f"[{finding['verdict']}] {finding['claim']}")
+        for pair in finding["pairs"]:
+            print(f"    [{pair['verdict']}] {pair['text']}")
+
+# %% [markdown]
 # **Next:** notebook 06 uses these embeddings for retrieval by example, in the complete space and inside each
 # sub-space.
 

@@ -116,10 +116,12 @@ print(f"B: (60 x 25 s) / (40 x 10 s) = {60 * 25 / (40 * 10):.2f}")
 # %% [markdown]
 # ## 2. The data budget of an epoch
 #
-# What is an epoch, when the objectives consume different things? mdrbench fixes it the same way for every
-# objective: **an epoch draws one anchor excerpt per training track**, so every configuration sees every
-# training track once per epoch as an anchor, and takes the same number of steps,
-# `mdrbench.train.steps_per_epoch(size, n_train)` = ceil(training tracks / batch size). What differs is what one
+# What is an epoch, when the objectives consume different things? mdrbench fixes its **size** the same way for
+# every objective: **an epoch draws as many anchors as there are training tracks**, in the same number of steps,
+# `mdrbench.train.steps_per_epoch(size, n_train)` = ceil(training tracks / batch size). *Which* anchors differs:
+# the proxy and classification batches visit every training track once per epoch, while the triplet samplers
+# draw a category, then a tag, then two of its carriers (balanced over categories, `mdrbench.samplers`), so in a
+# triplet epoch some tracks are anchors several times and others not at all. What differs too is what one
 # item costs: a proxy or classification item is **one** excerpt with its tags, a triplet item **three**
 # (anchor, positive, negative), a triplet + track item **six** (a tag triplet and a track triplet). That is the
 # paper's point about cost: metric learning embeds more excerpts for the same anchors. The result files record
