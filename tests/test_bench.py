@@ -133,3 +133,30 @@ def test_track_triplets_pair_two_excerpts_that_never_overlap():
     assert (np.abs(starts[anchor, anchor_excerpt] - starts[anchor, positive_excerpt]) >= 94).all()
     assert (anchor != negative).all() and not np.isin(4, anchor)  # the 90-frame track is never an anchor
     assert set(anchor_excerpt) == {0, EXCERPTS_PER_TRACK - 1}
+
+
+def test_stored_evidence_gives_each_run_its_own_numbers_back(finished):
+    """The per-query evidence is what the record's numbers are means of: with every test track counted once, the
+    resampling code returns the record exactly, for every run and baseline."""
+    from mdrbench.evidence import PROBE_COLUMN, replicates
+    from mdrbench.report import probe_selectivity
+    from mdrbench.results import RunFolder
+
+    out, _, _ = finished
+    folders = sorted(out.glob("runs/*/seed*")) + sorted(out.glob("baselines/*/seed*"))
+    assert folders
+    for path in folders:
+        folder = RunFolder(path)
+        record, evidence = folder.result(), folder.evidence()
+        ones = np.ones((1, evidence.n_queries))
+        assert replicates(evidence, "R@1", ones)[0] == pytest.approx(100 * record["recall_at_k"]["1"])
+        assert replicates(evidence, "AUC", ones)[0] == pytest.approx(record["auc"]["roc_auc"])
+        assert replicates(evidence, "complete:overall", ones)[0] == pytest.approx(
+            record["triplets"]["complete"]["overall"])
+        assert replicates(evidence, "track", ones)[0] == pytest.approx(record["track_triplet_accuracy"])
+        if "subspace" in record["triplets"]:
+            assert replicates(evidence, "subspace:overall", ones)[0] == pytest.approx(
+                record["triplets"]["subspace"]["overall"])
+        if record.get("disentanglement") and "genre" in record["disentanglement"]:
+            assert replicates(evidence, PROBE_COLUMN, ones)[0] == pytest.approx(
+                probe_selectivity(record["disentanglement"]))

@@ -197,12 +197,15 @@ def test_train_is_reproducible_and_writes_its_outputs(stand_in, tmp_path):
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert saved["config"]["name"] == "proxy-norm-dis" and saved["frontend"]["n_mels"] == 16
 
-    from mdrbench.bench import save_test_arrays
-    from mdrbench.evaluate import Evaluation, ModelEmbedder, track_arrays
+    from mdrbench.evaluate import ModelEmbedder, track_arrays
+    from mdrbench.results import RunFolder
 
     arrays = track_arrays(ModelEmbedder(first.model), corpus, store)
-    save_test_arrays(Evaluation({}, arrays["test_embeddings"], arrays["tag_scores"], arrays["train_embeddings"]),
-                     corpus, tmp_path / "emb")
+    RunFolder(tmp_path / "emb").write_test_arrays(arrays["test_embeddings"], arrays["tag_scores"],
+                                                  corpus.track_ids[test_tracks], arrays["test_excerpts"],
+                                                  corpus.vocabulary)
+    excerpts = np.load(tmp_path / "emb" / "test_excerpt_embeddings.npy", allow_pickle=False)
+    assert excerpts.dtype == np.float16 and excerpts.shape[:1] == (len(test_tracks),)
     saved_embeddings = np.load(tmp_path / "emb" / "test_embeddings.npy", allow_pickle=False)
     np.testing.assert_array_equal(saved_embeddings, embeddings)
     ids = np.load(tmp_path / "emb" / "test_track_ids.npy", allow_pickle=False)
