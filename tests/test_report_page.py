@@ -154,9 +154,8 @@ def test_page_renders_in_headless_chromium(tmp_path):
 
 def test_the_benchmark_report_draws_its_tables_and_figures_offline(tmp_path):
     """report.html as `mdrbench report` writes it (hand-made results), opened in headless Chromium."""
-    import json
 
-    from test_report import SEEDS, VALUES, fake_result
+    from test_report import SEEDS, VALUES, fake_result, write_fake_run
 
     from mdrbench.report import write_report
 
@@ -164,8 +163,7 @@ def test_the_benchmark_report_draws_its_tables_and_figures_offline(tmp_path):
     for config, (r1, auc, sub, best) in VALUES.items():
         for seed in SEEDS:
             folder = tmp_path / "results" / "runs" / config / f"seed{seed}"
-            folder.mkdir(parents=True)
-            (folder / "result.json").write_text(json.dumps(fake_result(config, seed, r1 + 0.01 * seed, auc, sub, best)))
+            write_fake_run(folder, fake_result(config, seed, r1 + 0.01 * seed, auc, sub, best))
     write_report(tmp_path / "results")
     page = tmp_path / "results" / "report.html"
     assert not re.search(r"<script[^>]*\bsrc=", page.read_text())  # plotly.js is inline, nothing loads remotely
