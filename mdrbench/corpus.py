@@ -253,15 +253,29 @@ class Corpus:
         )
 
     def fingerprint(self) -> str:
-        """A short hash of what features depend on: ids, rate, durations and audio file identity."""
+        """A short hash of what features and results depend on.
+
+        A generated corpus (one with ``info["generator"]``) is identified by its generator settings (version,
+        size, seed, ...) and by what the generator drew: ids, durations, splits and tags. Its file sizes and
+        modification times are left out, so the same corpus synthesized on another machine (or on Colab) is
+        recognised as the one a stored result or the reference bundle was made on. Its audio content is left
+        out too: numpy's vectorised sin and exp may differ in the last bit between CPUs, which could flip a
+        rare sample by one step, and a single flipped sample must not refuse the bundle (the bundle test
+        checks the audio the way that matters, by re-embedding it). Any other corpus (an audio folder) is
+        identified by its ids, durations and each file's size and modification time.
+        """
         import hashlib
 
         digest = hashlib.sha256()
         digest.update(str(self.sample_rate).encode())
         digest.update("\n".join(self.track_ids).encode())
         digest.update(np.round(self.durations, 4).tobytes())
-        digest.update(json.dumps(self.info.get("generator", {}), sort_keys=True, default=str).encode())
-        if self.root is not None and self.audio_paths is not None:
+        generator = self.info.get("generator")
+        digest.update(json.dumps(generator or {}, sort_keys=True, default=str).encode())
+        if generator:
+            digest.update("\n".join(self.splits).encode())
+            digest.update(np.packbits(np.asarray(self.tags, dtype=bool)).tobytes())
+        elif self.root is not None and self.audio_paths is not None:
             for path in self.audio_paths:
                 stat = (self.root / path).stat()
                 digest.update(f"{path}:{stat.st_size}:{int(stat.st_mtime)}".encode())

@@ -3,6 +3,7 @@ independent factors, tag noise as documented, and the on-disk cache."""
 
 import itertools
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -178,3 +179,20 @@ def test_ensure_corpus_caches_and_repairs(tmp_path, monkeypatch):
     assert Corpus.load(folder).info["generator"]["version"] == -1
     assert ensure_corpus(TINY, seed=1, root=tmp_path, n_jobs=1, progress=False, n_tracks=3).info["generator"][
         "version"] != -1
+
+
+def test_a_generated_corpus_has_the_same_identity_wherever_it_is_made(tmp_path):
+    """The reference bundle is recognised on a fresh machine: the fingerprint of a generated corpus comes from its
+    generator and what it drew, not from where its files lie or when they were written."""
+    here = ensure_corpus(TINY, seed=1, root=tmp_path / "here", n_jobs=1, progress=False, n_tracks=3)
+    elsewhere = ensure_corpus(TINY, seed=1, root=tmp_path / "elsewhere", n_jobs=1, progress=False, n_tracks=3)
+    for path in elsewhere.audio_paths:
+        os.utime(elsewhere.root / path, (1_000_000, 1_000_000))  # written at another time
+    assert Corpus.load(elsewhere.root).fingerprint() == here.fingerprint()
+    assert synthesize(TINY, seed=1, n_tracks=3, n_jobs=1, progress=False).fingerprint() == here.fingerprint()
+    other_seed = ensure_corpus(TINY, seed=2, root=tmp_path / "here", n_jobs=1, progress=False, n_tracks=3)
+    assert other_seed.fingerprint() != here.fingerprint()
+    other = Corpus.load(here.root)
+    other.tags = other.tags.copy()
+    other.tags[0] = ~other.tags[0].astype(bool)  # a different draw of tags is another corpus
+    assert other.fingerprint() != here.fingerprint()
