@@ -16,10 +16,15 @@ __all__ = ["CATEGORIES", "Corpus", "CorpusError", "KerasBackendError", "TagVocab
 
 def load_model(path):
     """Load a model saved by mdrbench (``model.keras``): registers mdrbench's layers, then asks Keras."""
+    import warnings
+
     import keras
 
     import mdrbench.features  # noqa: F401  (registers LogMelSpectrogram)
     import mdrbench.losses  # noqa: F401  (registers the loss layers that own proxies and classifiers)
     import mdrbench.models  # noqa: F401  (registers the backbone layers and RepresentationModel)
 
-    return keras.saving.load_model(path)
+    with warnings.catch_warnings():
+        # The reference bundle's models are saved without Adam's state (weights only are needed to embed).
+        warnings.filterwarnings("ignore", message=".*Skipping variable loading for optimizer.*")
+        return keras.saving.load_model(path)

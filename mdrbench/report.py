@@ -651,12 +651,19 @@ def report_html(blocks) -> str:
     return htmlpage.html_page(title, "\n".join(parts))
 
 
-def write_report(folder: str | Path) -> pd.DataFrame:
-    """Rebuild report.md, report.html and results.csv from the finished runs in ``folder``."""
+def write_report(folder: str | Path, out: str | Path | None = None) -> pd.DataFrame:
+    """Rebuild report.md, report.html and results.csv from the finished runs in ``folder`` (into ``out``,
+    default ``folder`` itself; the read-only reference results need another ``out``)."""
     folder = Path(folder)
+    out = Path(out) if out is not None else folder
     results = collect_results(folder)
-    atomic_write_text(folder / "results.csv", results.drop(columns=["schedule"], errors="ignore").to_csv(index=False))
+    atomic_write_text(out / "results.csv", results.drop(columns=["schedule"], errors="ignore").to_csv(index=False))
     blocks = report_sections(folder, results)
-    atomic_write_text(folder / "report.md", report_markdown([b for b in blocks if b[0] != "figure"]))
-    atomic_write_text(folder / "report.html", report_html(blocks))
+    atomic_write_text(out / "report.md", markdown_report(blocks))
+    atomic_write_text(out / "report.html", report_html(blocks))
     return results
+
+
+def markdown_report(blocks) -> str:
+    """The report as markdown (the figures live in the HTML page only)."""
+    return report_markdown([block for block in blocks if block[0] != "figure"])

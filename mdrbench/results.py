@@ -192,8 +192,23 @@ class RunFolder:
         path = self.path / self.HISTORY
         return json.loads(path.read_text()) if path.exists() else {}
 
+    def has_embeddings(self) -> bool:
+        """Whether the run's test embeddings are stored (the reference bundle keeps them for some seeds only)."""
+        return (self.path / "test_embeddings.npy").exists()
+
     def array(self, name: str) -> np.ndarray:
-        return np.load(self.path / f"{name}.npy", allow_pickle=False)
+        """One stored test array, float arrays as float32 (the reference bundle keeps embeddings in float16).
+
+        Track ids stored as bytes come back as str. ``test_tag_scores`` falls back on the evidence's copy (the
+        same float32 scores every AUC was computed from), which is how the reference bundle stores them once.
+        """
+        path = self.path / f"{name}.npy"
+        if name == "test_tag_scores" and not path.exists():
+            return self.evidence().tag_scores.astype(np.float32)
+        array = np.load(path, allow_pickle=False)
+        if array.dtype.kind == "S":  # track ids kept as UTF-8 bytes (a quarter of numpy's 4-byte characters)
+            return np.char.decode(array, "utf-8")
+        return array.astype(np.float32) if array.dtype == np.float16 else array
 
 
 @dataclass
@@ -236,6 +251,10 @@ def load_run(out_dir: str | Path, config: str, seed: int = 0) -> Run:
     if result is None:
         raise FileNotFoundError(f"{folder.path} holds no finished run; run `mdrbench bench --out {out_dir}` "
                                 f"(or mdrbench.bench.run_benchmark) first.")
+    if not folder.has_embeddings():
+        raise FileNotFoundError(f"{folder.path} keeps this run's results and evidence but not its embeddings or "
+                                f"model (the reference bundle stores those for seed 0 only). Fix: read seed 0, or "
+                                f"train your own runs with `mdrbench bench`.")
     return Run(folder.path, result, folder.history(), folder.array("test_embeddings"),
                folder.array("test_tag_scores"), folder.array("test_track_ids"))
 

@@ -9,7 +9,18 @@ does all of that and says in one paragraph what the numbers below rest on::
     run = workspace.run("proxy-norm-dis")          # seed 0's stored test embeddings, tag scores, model
     workspace.test_labels.shape                    # (n_test, n_tags), the observed (noisy) tags
 
-The workspace only reads: it never writes outside the benchmark's own results folder.
+Where the runs come from is decided once, whole, and said in the summary (never mixed in one table):
+
+1. your own runs of the size (``~/.cache/mdrbench/results/SIZE``), when that folder holds any: missing runs
+   are trained into it;
+2. else the reference results that ship with mdrbench (:mod:`mdrbench.reference`, the ``default`` benchmark),
+   when they check out against the current code and this corpus: read-only, nothing is trained or written;
+3. else a line says why the reference results are not used, and the runs are trained as in 1.
+
+A notebook opened without ``$MDRBENCH_SIZE`` opens at ``default`` when the reference results are usable (the
+corpus and its features are then the only work), else at ``ci``.
+
+The workspace only reads: it never writes outside your own results folder.
 """
 
 from __future__ import annotations
@@ -23,15 +34,20 @@ import numpy as np
 import pandas as pd
 
 from mdrbench.bench import config_names, planned_runs, run_benchmark, seed_numbers
+from mdrbench.configs import trained_as
 from mdrbench.corpus import CATEGORIES, Corpus
 from mdrbench.features import FRONTENDS, FeatureStore, compute_features
 from mdrbench.paths import results_dir
-from mdrbench.results import Run, load_result, load_run, run_folder
+from mdrbench.reference import Reference, open_reference
+from mdrbench.report import collect_results
+from mdrbench.results import Run, RunFolder, load_result, load_run, run_folder, scan_results
 from mdrbench.sizes import SIZE_ENV, Size, get_size
 from mdrbench.subspaces import subspace_slices
 from mdrbench.synth import clean_tag_matrix, ensure_corpus
 
-NOTEBOOK_SIZE = "ci"  # a notebook opened without $MDRBENCH_SIZE runs at ci: seconds, not hours
+NOTEBOOK_SIZE = "ci"  # without $MDRBENCH_SIZE and without usable reference results: seconds, not hours
+REFERENCE_SIZE = "default"  # the size whose reference results ship with the package
+SOURCES = ("auto", "own", "reference")
 # What training a size's whole benchmark from nothing takes, measured on 2 CPU cores (README, benchmarks/README).
 FIRST_RUN_TIME = {"ci": "about 5 minutes on 2 CPU cores", "default": "about 40 minutes per seed on 2 CPU cores",
                   "full": "hours, on a GPU"}
@@ -59,7 +75,15 @@ class Workspace:
     features: FeatureStore
     results_folder: Path
     results: pd.DataFrame | None = None
+    reference: Reference | None = None
     _runs: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def source(self) -> str:
+        """Where the runs come from: "reference" (shipped with mdrbench, read-only), "own" or "none"."""
+        if self.results is None:
+            return "none"
+        return "reference" if self.reference is not None else "own"
 
     # --- the corpus, split and labelled -------------------------------------------------------------------
     @cached_property
@@ -102,10 +126,17 @@ class Workspace:
 
     # --- the stored runs ----------------------------------------------------------------------------------
     @property
+    def result_seeds(self) -> list[int]:
+        """Every seed in the results table (the intervals and findings use them all), sorted."""
+        return sorted(int(seed) for seed in self._models()["seed"].unique())
+
+    @cached_property
     def seeds(self) -> list[int]:
-        """The seeds with finished runs, sorted."""
-        models = self._models()
-        return sorted(int(seed) for seed in models["seed"].unique())
+        """The seeds whose runs keep their test embeddings and models, sorted: all of them for your own runs,
+        seed 0 in the reference results (which keep the other seeds' results and evidence only)."""
+        configs = {trained_as(config) for config in self._models()["config"]}
+        return [seed for seed in self.result_seeds
+                if all(RunFolder(run_folder(self.results_folder, config, seed)).has_embeddings() for config in configs)]
 
     def run(self, config: str, seed: int = 0) -> Run:
         """One finished run (metrics, history, test arrays, model), checked to follow this corpus's test split."""
@@ -134,8 +165,11 @@ class Workspace:
         if self.results is not None:
             models = self._models().drop_duplicates(["config", "seed"])
             stopped = models["stopped_by"].value_counts().to_dict() if "stopped_by" in models else {}
-            lines.append(f"stored runs in {self.results_folder}: {models['config'].nunique()} configurations, "
-                         f"seeds {self.seeds}; runs by how they stopped: {stopped}")
+            where = (self.reference.describe() + f". Your own runs (in {results_dir(self.size.name)}) would "
+                     "replace them whole." if self.reference is not None else f"your own runs in {self.results_folder}")
+            lines.append(f"results: {where}")
+            lines.append(f"{models['config'].nunique()} configurations, seeds {self.result_seeds} (embeddings and "
+                         f"models: seeds {self.seeds}); runs by how they stopped: {stopped}")
             unconverged = sum(count for how, count in stopped.items() if how != "schedule")
             if unconverged:
                 lines.append(f"{unconverged} runs did not stop by their learning-rate schedule (not converged): "
@@ -151,8 +185,42 @@ def missing_runs(results_folder: str | Path, configs: list[str], seeds: list[int
             if load_result(run_folder(results_folder, config, seed)) is None]
 
 
+def has_own_runs(size_name: str) -> bool:
+    """Whether your own results folder of a size holds any finished run (then it is used, whole)."""
+    results, _ = scan_results(results_dir(size_name), "runs")
+    return bool(results)
+
+
+def notebook_size() -> str:
+    """The size a notebook opens at without ``$MDRBENCH_SIZE``: ``default`` when the reference results are
+    usable or your own ``default`` runs exist, else ``ci`` (and one line says why)."""
+    if has_own_runs(REFERENCE_SIZE):
+        return REFERENCE_SIZE
+    reference = open_reference(REFERENCE_SIZE)
+    if reference.usable:
+        return REFERENCE_SIZE
+    print(f"{reference.problem} Opening at {NOTEBOOK_SIZE} instead.", flush=True)
+    return NOTEBOOK_SIZE
+
+
+def choose_reference(size: Size, corpus: Corpus, source: str = "auto") -> Reference | None:
+    """The reference results to read instead of your own runs, or None (your own are used, or trained)."""
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {SOURCES}, got {source!r}.")
+    if source == "own" or (source == "auto" and has_own_runs(size.name)):
+        return None
+    reference = open_reference(size.name, corpus)
+    if reference.usable:
+        return reference
+    if source == "reference" or size.name == REFERENCE_SIZE:  # a size without a bundle trains in silence
+        if source == "reference":
+            raise ValueError(reference.problem)
+        print(f"{reference.problem} Training your own runs instead.", flush=True)
+    return None
+
+
 def open_workspace(size: str | Size | None = None, runs: bool | list[str] = True, seeds: int | list[int] | None = None,
-                   progress: bool = True) -> Workspace:
+                   progress: bool = True, source: str = "auto") -> Workspace:
     """Open (building what is missing) the corpus, features and benchmark runs of one size, and print a summary.
 
     Args:
@@ -163,16 +231,26 @@ def open_workspace(size: str | Size | None = None, runs: bool | list[str] = True
         seeds: the seeds to read (a count or a list); default the size's.
         progress: show progress while generating, extracting or training (nothing shows when all is stored).
             Runs that have to be trained are announced first, with how long they take.
+        source: "auto" (your own runs if any, else the reference results, else train), "own" (your own,
+            training what is missing) or "reference" (the shipped results, an error if unusable).
 
     Returns a :class:`Workspace`.
     """
     if not isinstance(size, Size):
-        size = get_size(size or os.environ.get(SIZE_ENV) or NOTEBOOK_SIZE)
+        size = get_size(size or os.environ.get(SIZE_ENV) or notebook_size())
     corpus = ensure_corpus(size, progress=progress)
     features = compute_features(corpus, FRONTENDS[size.frontend], progress=progress)
     folder = results_dir(size.name)
-    results = None
+    results, reference = None, None
     if runs:
+        reference = choose_reference(size, corpus, source)
+    if reference is not None:
+        folder = reference.folder
+        results = collect_results(folder)  # reads only: the bundle is never written to
+        if seeds is not None:
+            results = results[results["seed"].isin(seed_numbers(size, seeds))].reset_index(drop=True)
+            results.attrs["folder"] = str(folder)
+    elif runs:
         names = config_names("all" if runs is True else runs)
         missing = missing_runs(folder, names, seed_numbers(size, seeds))
         if missing:
@@ -182,6 +260,6 @@ def open_workspace(size: str | Size | None = None, runs: bool | list[str] = True
                   "`mdrbench bench` does the same from a terminal. Later notebooks load them.", flush=True)
         results = run_benchmark(size=size, configs=names, seeds=seeds, out_dir=folder, corpus=corpus,
                                 progress=progress, verbose=1 if missing and progress else 0)
-    workspace = Workspace(size, corpus, features, folder, results)
+    workspace = Workspace(size, corpus, features, folder, results, reference)
     print(workspace.summary())
     return workspace
