@@ -217,7 +217,10 @@ views.embedding_scatter(space, workspace.test_factors["instrument"].to_numpy(), 
 # ## Where next
 # `01_data` (listen and look at the corpus) · `02_metric_learning_vs_classification` · `03_proxy_losses` ·
 # `04_models_and_training` · `05_disentanglement` · `06_similarity_retrieval` · `07_auto_tagging` ·
-# `08_triplet_prediction` · `09_training_time` · `10_benchmark`.
+# `08_triplet_prediction` · `09_training_time` · `10_benchmark` (our tables beside the paper's) · `11_real_music`
+# (embed a folder of real recordings with a synthetic-trained model and listen to its nearest synthetic tracks per
+# sub-space) · `12_what_the_benchmark_says` (the closing synthesis: what the benchmark concludes about the paper) ·
+# `13_train_it_yourself` (write the model, the loss, the compile and the fit yourself).
 
 # %% [markdown]
 # ## Exercises

@@ -113,14 +113,17 @@ proxy_norms = pd.DataFrame({"category": tag_categories, "||p_z||": np.linalg.nor
 print(proxy_norms.groupby("category", sort=False)["||p_z||"].describe()[["mean", "min", "max"]].round(2))
 
 # %% [markdown]
-# ## 2. A bias in disguise
+# ## 2. A shared offset, not a bias
 #
-# The loss has no bias term, and most tags are absent from most tracks (printed above). The quickest way to lower
-# the BCE is to make *every* logit negative: turn all proxies towards one direction and all tracks away from it.
-# That shared direction acts as a bias, the same for every tag. We measure it with the mean proxy. What tells tags
-# apart is the rest, the **centred proxy** q_z = p_z − mean proxy: f̂ · p_z = f̂ · (mean proxy) + f̂ · q_z, and the
-# first term is the same for every tag, so a track ranks the tags by f̂ · q_z alone. From here on proxies are
-# compared through their centred version.
+# The loss has no bias term (a layer's bias is one constant per tag, the same for every track), and most tags are
+# absent from most tracks (printed above). The quickest way to lower the BCE is to make *every* logit negative:
+# turn all proxies towards one direction and all tracks away from it. We measure that shared direction with the
+# mean proxy m. Write each proxy as p_z = m + q_z, the **centred proxy** q_z being the rest: then
+# f̂ · p_z = f̂ · m + f̂ · q_z. The first term is the transpose of a bias: an **offset per track**, the same for all
+# of a track's tags and different from track to track, which lowers a track's logits together (in the tracks x
+# tags matrix of logits, a bias would add one constant to each column, this term adds one to each row). It cannot
+# tell tags apart, so a track ranks the tags by f̂ · q_z alone. From here on proxies are compared through their
+# centred version.
 
 # %%
 full_embeddings = full_run.test_embeddings  # (n_test, D), unit norm
@@ -325,8 +328,9 @@ print(f"seed {SEED}: synonyms ranked first among their category's proxies: "
 # ## What we learned
 #
 # * A proxy is a learned tag centre: a track's score for a tag is a sigmoid of its cosine to the tag's proxy,
-#   scaled by the proxy's norm. Without a bias term the proxies share a direction that plays the bias (section 2
-#   prints how much of their energy it holds); what tells tags apart is the centred proxy.
+#   scaled by the proxy's norm. Without a bias term the proxies share a direction, the mean proxy, which adds one
+#   offset per track to all of its logits (section 2 prints how much of their energy it holds); what tells tags
+#   apart is the centred proxy.
 # * Whether a track's nearest proxies are its tags, and whether synonyms' proxies point the same way, is measured
 #   against chance, with a verdict over seeds (section 7) rather than read off one seed.
 # * The disentangled proxy is the same loss with each proxy masked to its category's block: the effective proxies

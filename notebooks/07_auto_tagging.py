@@ -38,13 +38,14 @@ if "google.colab" in sys.modules:
 # %% [markdown]
 # # 07 · Auto-tagging: ROC-AUC over tags, from a head or a prototype
 #
-# The paper's third task asks a representation to *tag* music: given a track, how likely is each tag? It is
-# measured by the area under the ROC curve (ROC-AUC), averaged over tags. We compute it by hand for one tag, average
-# it over tags (with PR-AUC beside it), compare the two ways the paper gets tag scores (a model's **tag head**, or
-# the similarity to a tag **prototype** for triplet models, which have no head), set the eight configurations
-# beside the paper, measure how much **noisy tags** cap the AUC, and finally search by tag and listen. Words with a
-# precise meaning here (complete space, sub-space, prototype, the sizes `ci`, `default`, `full`) are in the
-# [glossary](../docs/glossary.md).
+# Tag-based retrieval (auto-tagging), one of the paper's retrieval modes, asks a representation to *tag* music:
+# given a track, how likely is each tag? The paper's tag ROC-AUC evaluation measures it by the area under the ROC
+# curve, averaged over tags (triplet prediction, the paper's third evaluation, is notebook 08's). We compute it by
+# hand for one tag, average it over tags (with PR-AUC beside it), compare the two ways the paper gets tag scores (a
+# model's **tag head**, or the similarity to a tag **prototype** for triplet models, which have no head), set the
+# eight configurations beside the paper, measure how much **noisy tags** cap the AUC, and finally search by tag and
+# listen. Words with a precise meaning here (complete space, sub-space, prototype, tag ROC-AUC, the sizes `ci`,
+# `default`, `full`) are in the [glossary](../docs/glossary.md).
 #
 # **Time:** ci about 35 s · default about 1.5 min · full: GPU sizes, not measured here — once the benchmark's
 # runs exist (otherwise the first cell trains them: about 5 min at ci, about 2 h at default on 2 CPU cores).

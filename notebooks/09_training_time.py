@@ -42,9 +42,10 @@ if "google.colab" in sys.modules:
 # `default` and `full`, the `-full` suffix...) are defined in the [glossary](../docs/glossary.md).
 #
 # The first column of the paper's Table 1 is not an accuracy but a cost: how long each model takes to train,
-# relative to the fastest. The two full classification models set the pace (1.00); the proxy models and the
-# disentangled classifier follow (1.11-1.29); triplet models take 1.87-3.05 times as long. This notebook takes
-# that number apart and shows how mdrbench measures it so that the machine's load cannot decide it:
+# relative to the fastest. In the paper the two complete-space (`-full`) classification models set the pace (1.00);
+# the proxy models and the disentangled classifier follow (1.11-1.29); triplet models take 1.87-3.05 times as long.
+# This notebook takes that number apart and shows how mdrbench measures it so that the machine's load cannot decide
+# it:
 #
 # 1. the definition: **epochs to convergence x steps per epoch x the cost of one step**, as a ratio to the
 #    fastest configuration;
@@ -75,6 +76,7 @@ from IPython.display import display
 
 import mdrbench.metrics as metrics
 import mdrbench.train
+import mdrbench.views as views
 from mdrbench.workspace import open_workspace
 
 pd.set_option("display.precision", 3)
@@ -182,6 +184,30 @@ print(f"the fastest configuration on average: {fastest}; the per-configuration m
 display(parts.groupby("config", sort=False)[["epochs_to_convergence", "time_ratio"]].mean())
 
 # %% [markdown]
+# The same parts as a picture: each trained run of one seed, its validation loss epoch by epoch against training
+# time counted the fair way (each epoch costs steps per epoch x the interleaved step cost, so the x of a run's best
+# epoch is its `time_seconds` above). The objectives' losses have different scales, so each curve is divided by its
+# first epoch's loss. Look along the x axis, not up the y axis: which runs reach their best epoch furthest to the
+# left, and whether a run that needs more epochs can still get there first because its steps are cheaper, or a run
+# with few epochs arrives late because each one costs more.
+
+# %%
+FIGURE_SEED = workspace.seeds[0]
+curves = {}
+for config in trained["config"].unique():
+    run = workspace.run(config, FIGURE_SEED)
+    row = parts.set_index(["config", "seed"]).loc[(config, FIGURE_SEED)]
+    losses = np.asarray(run.history["history"]["val_loss"], dtype=float)
+    curves[config] = {"epoch_seconds": np.full(len(losses), row["steps_per_epoch"] * row["step_seconds"]),
+                      "val_loss": losses / losses[0]}
+    best = int(row["epochs_to_convergence"])
+    assert np.isclose(np.cumsum(curves[config]["epoch_seconds"])[best - 1], row["time_seconds"])
+figure = views.training_time_figure(curves, title=f"validation loss against fair training time, seed {FIGURE_SEED} "
+                                    f"({size.name})")
+figure.update_layout(xaxis_title="epochs x steps per epoch x interleaved step seconds",
+                     yaxis_title="validation loss / epoch 1").show()
+
+# %% [markdown]
 # A ratio rests on epochs to convergence, and those vary from seed to seed (the table above): one seed's ratio
 # says little. [Notebook 10](10_benchmark.ipynb) puts these ratios beside the paper's with a 95% interval over
 # seeds, and checks the paper's finding (triplet models train longer) and its schedule-only part (do triplet
@@ -199,7 +225,7 @@ display(parts.groupby("config", sort=False)[["epochs_to_convergence", "time_rati
 #   verdicts with intervals in notebook 10, not assumptions. At `ci` they rest on few seeds: rerun with
 #   `MDRBENCH_SIZE=default`.
 #
-# Next: **10 · the full benchmark vs the paper's tables**, every number of this series in one report.
+# Next: **10 · the whole benchmark vs the paper's tables**, every number of this series in one report.
 
 # %% [markdown]
 # ## Exercises

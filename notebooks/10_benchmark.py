@@ -36,7 +36,7 @@ if "google.colab" in sys.modules:
     output.enable_custom_widget_manager()
 
 # %% [markdown]
-# # The full benchmark beside the paper's tables
+# # The whole benchmark beside the paper's tables
 #
 # Words with a precise meaning here (complete space, sub-space, notion, proxy, prototype, the sizes `ci`,
 # `default` and `full`, the `-full` suffix...) are defined in the [glossary](../docs/glossary.md).
@@ -192,12 +192,12 @@ for finding in report.findings(results):
     print(f"[{finding['verdict']}] {finding['claim']}.\n    {finding['evidence']} (paper: {finding['paper']})")
 
 # %% [markdown]
-# The same report, as the command line writes it (`mdrbench report RESULTS_FOLDER` rebuilds it; `report.html`
-# beside it renders offline with its figures):
+# The same report, as the command line writes it (`mdrbench report RESULTS_FOLDER --out DIR` writes `report.md`
+# and `report.html`, which renders offline with its figures). Here it is only rendered, not written: the
+# reference results that ship with mdrbench are read-only.
 
 # %%
-report.write_report(RESULTS)
-display(Markdown((RESULTS / "report.md").read_text()))
+display(Markdown(report.markdown_report(report.report_sections(RESULTS, results))))
 
 # %% [markdown]
 # ## What we learned
@@ -222,9 +222,10 @@ display(Markdown((RESULTS / "report.md").read_text()))
 # 2. **One seed only: predict, then run.** Keep only seed 0's rows of `results` (`run_benchmark` returns every run
 #    stored in the folder, whatever `SEEDS` says) and rebuild Table 1 and the findings. Before running, predict what
 #    happens to the `±` columns and to the verdicts of `report.findings`. *(Solution: exercise 2.)*
-# 3. **A third seed: predict, then run.** If a third seed gave the same mean and standard deviation, by what factor
-#    would the interval shrink? Predict from the formula, then check with `report.t_interval`, and extend to 5 and
-#    10 seeds. *(Solution: exercise 3.)*
+# 3. **One more seed: predict, then run.** The size decides how many seeds the benchmark runs (`workspace.result_seeds`
+#    lists them). If one more seed gave the same mean and standard deviation, by what factor would the seed part of
+#    the interval shrink? Predict from the formula, then check with `report.t_interval`, and extend to 5 and 10
+#    seeds. *(Solution: exercise 3.)*
 # 4. **Open-ended: a finding of your own.** State a claim the paper does not make (for instance "a disentangled model
 #    tags better than its complete-space counterpart") and check it with `report.paired` and `report.compare`. What
 #    should you decide before looking at the numbers? *(Solution: exercise 4, a worked sketch.)*

@@ -46,16 +46,17 @@ def test_the_bundle_is_current_small_and_says_where_it_comes_from(bundle):
         load_run(BUNDLE, MODEL_CONFIG, 1)
 
 
-def test_the_report_rebuilds_unchanged_from_the_bundle(bundle, tmp_path):
-    from mdrbench.report import write_report
+def test_the_report_rebuilds_unchanged_from_the_bundle(bundle):
+    """`mdrbench report` on the bundle: its tables and findings, as the current code computes them from the
+    stored runs and evidence, are the ones it ships (report.md)."""
+    from mdrbench.report import collect_results, markdown_report, report_sections
 
-    before = {name: entry["sha256"] for name, entry in bundle.provenance["files"].items()}
-    results = write_report(BUNDLE, out=tmp_path)
-    assert (tmp_path / "report.md").read_text() == (BUNDLE / "report.md").read_text()
+    results = collect_results(BUNDLE)
     assert not results.attrs["problems"] and set(results["seed"]) == {0, 1, 2}
+    assert markdown_report(report_sections(BUNDLE, results)) == (BUNDLE / "report.md").read_text()
     # nothing was written into the bundle
-    assert open_reference("default").usable
-    assert {p.name for p in BUNDLE.iterdir()} == {p.split("/")[0] for p in before} | {"provenance.json"}
+    files = {p.relative_to(BUNDLE).as_posix() for p in BUNDLE.rglob("*") if p.is_file()}
+    assert files == set(bundle.provenance["files"]) | {"provenance.json"}
 
 
 def _render_test_tracks(size, indices, folder):
@@ -130,12 +131,13 @@ def tiny_bundle(tmp_path_factory):
         patch.setenv("MDRBENCH_HOME", str(home))
         workspace, _ = _quietly(open_workspace, TINY, runs=["proxy-norm-full"], progress=False)
         build_reference(workspace.results_folder, out=root / "tiny", corpus=workspace.corpus, wall_seconds=1.0)
-    return root
+    return root, home
 
 
 def test_without_own_runs_the_workspace_reads_the_bundle_and_writes_nothing(tiny_bundle, tmp_path, monkeypatch):
     from mdrbench.workspace import open_workspace
 
+    tiny_bundle, _ = tiny_bundle
     monkeypatch.setattr(reference_module, "REFERENCE_ROOT", tiny_bundle)
     monkeypatch.setenv("MDRBENCH_HOME", str(tmp_path))  # a fresh machine: the corpus is made again here
     files = {p: p.stat().st_mtime_ns for p in (tiny_bundle / "tiny").rglob("*")}
@@ -148,15 +150,16 @@ def test_without_own_runs_the_workspace_reads_the_bundle_and_writes_nothing(tiny
     assert not (tmp_path / "results" / "tiny").exists()  # nothing trained
 
 
-def test_own_runs_take_precedence_whole(tiny_bundle, tmp_path, monkeypatch):
-    from mdrbench.workspace import open_workspace
+def test_own_runs_take_precedence_whole(tiny_bundle, monkeypatch):
+    from mdrbench.workspace import has_own_runs, open_workspace
 
-    monkeypatch.setattr(reference_module, "REFERENCE_ROOT", tiny_bundle)
-    monkeypatch.setenv("MDRBENCH_HOME", str(tmp_path))
-    own, printed = _quietly(open_workspace, TINY, source="own", progress=False)  # trains one run of its own
-    assert own.source == "own" and "not stored yet" in printed
-    again, _ = _quietly(open_workspace, TINY, progress=False)
-    assert again.source == "own" and again.results_folder == tmp_path / "results" / "tiny"
+    root, home = tiny_bundle  # the home that trained the bundle's run holds runs of its own
+    monkeypatch.setattr(reference_module, "REFERENCE_ROOT", root)
+    monkeypatch.setenv("MDRBENCH_HOME", str(home))
+    assert has_own_runs("tiny")
+    own, printed = _quietly(open_workspace, TINY, progress=False)
+    assert own.source == "own" and own.results_folder == home / "results" / "tiny"
+    assert "your own runs in" in printed and "ship with mdrbench" not in printed
 
 
 def test_a_damaged_or_outdated_bundle_is_never_used_silently(tiny_bundle, tmp_path, monkeypatch):
@@ -165,7 +168,7 @@ def test_a_damaged_or_outdated_bundle_is_never_used_silently(tiny_bundle, tmp_pa
     from mdrbench.workspace import open_workspace
 
     root = tmp_path / "reference"
-    shutil.copytree(tiny_bundle, root)
+    shutil.copytree(tiny_bundle[0], root)
     monkeypatch.setattr(reference_module, "REFERENCE_ROOT", root)
     monkeypatch.setenv("MDRBENCH_HOME", str(tmp_path / "home"))
     evidence = next((root / "tiny" / "runs").rglob("evidence.npz"))
@@ -186,5 +189,5 @@ def test_a_bundle_made_on_another_corpus_is_refused(tiny_bundle):
     from mdrbench.synth import synthesize
 
     other = synthesize(with_overrides(TINY, n_tracks=40), seed=1, progress=False)
-    problem = open_reference("tiny", other, folder=tiny_bundle / "tiny").problem
+    problem = open_reference("tiny", other, folder=tiny_bundle[0] / "tiny").problem
     assert "made on another corpus" in problem

@@ -217,9 +217,15 @@ print(pd.Series(precision, name="era precision@1").round(3).to_string())
 # %% [markdown]
 # **What to look for.**
 #
-# * A projection cannot add information: if the 2-D precision exceeds the 64-d one, it is luck on a small test
-#   split, not structure. PCA keeps the two directions of largest variance and loses the rest; t-SNE keeps
-#   neighbourhoods and exaggerates clusters, so it tends to look cleaner than the space is.
+# * The two numbers are not the same measurement: the 64-d one is a cosine nearest-neighbour search in the
+#   sub-space, the 2-D ones a Euclidean search among the projected points. A projection holds no information about
+#   the era that the sub-space lacks, but precision@1 scores one search rule, not information, so a 2-D view can
+#   score lower *or higher*. PCA keeps the two directions of largest variance and drops the rest, which helps when
+#   the dropped directions carried variance unrelated to era and hurts when they carried era. t-SNE is fit to these
+#   very test points to keep each one's neighbours close and pull clusters apart, so it tends to look cleaner than
+#   the space is, and its nearest neighbours can agree on the era more often than the cosine's. A higher 2-D score
+#   therefore says the cosine is not the best search rule for era in this block, not that the picture holds more;
+#   and on a small test split part of any gap is noise.
 # * So a picture can suggest disentanglement but not measure it; the probes (exercise 2) and the per-category
 #   retrieval of notebook 06 do.
 # * Try the genre sub-space coloured by era: a disentangled model should mix the eras there, in both projections

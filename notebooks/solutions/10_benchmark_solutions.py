@@ -36,13 +36,13 @@ if "google.colab" in sys.modules:
     output.enable_custom_widget_manager()
 
 # %% [markdown]
-# # 10 · Solutions: the full benchmark beside the paper's tables
+# # 10 · Solutions: the whole benchmark beside the paper's tables
 #
 # Words with a precise meaning here (complete space, sub-space, notion, proxy, prototype, the sizes `ci`,
 # `default` and `full`, the `-full` suffix...) are defined in the [glossary](../../docs/glossary.md).
 #
 # Worked solutions to the exercises at the end of `10_benchmark`: one cell of Table 1 by hand, what a single seed
-# does to the intervals and the findings, how much a third seed narrows an interval, and (open-ended) checking a
+# does to the intervals and the findings, how much one more seed narrows an interval, and (open-ended) checking a
 # finding of your own with the benchmark's one comparison rule.
 #
 # Like the notebook, it reads `MDRBENCH_SIZE` (default `ci`) and reuses the benchmark's stored runs
@@ -63,7 +63,7 @@ from mdrbench.workspace import open_workspace
 CONFIG = "proxy-norm-dis"
 
 workspace = open_workspace()
-results, seeds = workspace.results, workspace.seeds
+results, seeds = workspace.results, workspace.result_seeds  # every seed in the table (the intervals use them all)
 models = results[results["kind"] == "model"]
 table1 = report.table1(results)
 print(f"{len(models)} model rows")
@@ -113,12 +113,14 @@ assert one_seed_findings and all(finding["verdict"] == "undetermined" for findin
 assert np.isclose(one_seed_table.loc[CONFIG, "R@1"], values[0])
 
 # %% [markdown]
-# ## Exercise 3: a third seed (predict, then run)
+# ## Exercise 3: one more seed (predict, then run)
 #
-# **Prediction.** The half-width is t(0.975, n − 1) · s / sqrt(n). Going from 2 seeds to 3 with the same s, the
-# sqrt(n) term gives a factor sqrt(2/3), and the t quantile drops from its value at 1 degree of freedom to its value
-# at 2, by far the bigger effect (the factor is printed below). Two seeds give very wide intervals; the third seed is
-# the most valuable one.
+# **Prediction.** The seed part of the half-width is t(0.975, n − 1) · s / sqrt(n). Going from the size's n seeds
+# to n + 1 with the same s, the sqrt(n) term gives a factor sqrt(n / (n + 1)), and the t quantile drops from its
+# value at n − 1 degrees of freedom to its value at n. The quantile falls steeply at few degrees of freedom and
+# flattens beyond a handful, so the fewer seeds a size has, the more one more seed is worth: from 2 to 3 the
+# quantile is by far the bigger effect, from 10 to 11 the sqrt(n) term is most of what is left. The factor for this
+# size's n is printed below, beside the formula's.
 
 # %%
 def same_mean_and_sd(center: float, sd: float, count: int) -> np.ndarray:
@@ -127,12 +129,21 @@ def same_mean_and_sd(center: float, sd: float, count: int) -> np.ndarray:
     return center + offsets * sd / offsets.std(ddof=1)
 
 
+def t_factor(count: int) -> float:
+    """t(0.975, count - 1) / sqrt(count): the half-width per unit of standard deviation."""
+    return stats.t.ppf(0.975, count - 1) / np.sqrt(count)
+
+
+n_seeds = max(len(seeds), 2)  # an interval needs two seeds: with one, start from two
 center, sd = mean, values.std(ddof=1) if n > 1 else 1.0
-halves = {count: report.t_interval(same_mean_and_sd(center, sd, count))[1] for count in (2, 3, 5, 10)}
+counts = sorted({n_seeds, n_seeds + 1, 5, 10})
+halves = {count: report.t_interval(same_mean_and_sd(center, sd, count))[1] for count in counts}
 print(pd.Series(halves, name=f"half-width of the 95% interval, sd {sd:.2f}").rename_axis("seeds").round(3).to_string())
-expected_factor = (stats.t.ppf(0.975, 1) / np.sqrt(2)) / (stats.t.ppf(0.975, 2) / np.sqrt(3))
-print(f"2 -> 3 seeds narrows the interval by {halves[2] / halves[3]:.2f} (formula {expected_factor:.2f})")
-assert np.isclose(halves[2] / halves[3], expected_factor)
+expected_factor = t_factor(n_seeds) / t_factor(n_seeds + 1)
+print(f"{len(seeds)} seed(s) here; {n_seeds} -> {n_seeds + 1} seeds narrows the interval by "
+      f"{halves[n_seeds] / halves[n_seeds + 1]:.2f} (formula {expected_factor:.2f}; of which sqrt(n / (n + 1)) "
+      f"gives {1 / np.sqrt(n_seeds / (n_seeds + 1)):.2f})")
+assert np.isclose(halves[n_seeds] / halves[n_seeds + 1], expected_factor)
 assert list(halves.values()) == sorted(halves.values(), reverse=True)
 
 # %% [markdown]
