@@ -6,11 +6,13 @@
     mdrbench corpus info corpora/ci
     mdrbench train proxy-norm-dis --corpus corpora/ci --out runs/proxy
     mdrbench bench --size default --configs all --seeds 3     (results in ~/.cache/mdrbench/results/default)
-    mdrbench report ~/.cache/mdrbench/results/default
+    mdrbench report ~/.cache/mdrbench/results/default     (no folder: the shipped reference results, --out DIR)
+    mdrbench reference                     (check the shipped reference results; --from FOLDER refreshes them)
     mdrbench embed runs/proxy --corpus corpora/mine --out mine.npz      (or --audio a.mp3 b.flac ...)
     mdrbench search runs/proxy --query synth-000012 --subspace instrument       (the run's test tracks)
     mdrbench search runs/proxy --corpus corpora/mine --query my_song --database test -k 3
     mdrbench search runs/proxy --tag jazz --database corpora/mine
+    mdrbench course --out .course/site      (every notebook executed, as an offline HTML site; or --executed FOLDER)
 
 Every bad input ends in one line, ``mdrbench: error: what, which file, the fix``, and exit status 2
 (set MDRBENCH_DEBUG=1 to see the traceback instead).
@@ -113,7 +115,24 @@ def build_parser() -> argparse.ArgumentParser:
                             "with --corpus, $MDRBENCH_HOME/results/SIZE-CORPUSNAME)")
 
     report = commands.add_parser("report", help="rebuild tables and figures from stored results")
-    report.add_argument("folder", type=Path)
+    report.add_argument("folder", type=Path, nargs="?", default=None,
+                        help="a results folder (default: the reference results that ship with mdrbench)")
+    report.add_argument("--out", type=Path, default=None,
+                        help="where report.md, report.html and results.csv go (default: FOLDER itself; for the "
+                             "read-only reference results, ./mdrbench-report)")
+
+    reference = commands.add_parser(
+        "reference", help="check the reference results that ship with mdrbench, or refresh them from a benchmark",
+        description="Without --from: check the shipped reference results (version, checksums, corpus) and print "
+                    "their provenance. With --from: copy a finished `mdrbench bench` results folder into the "
+                    "package as the new reference results (compact; provenance recorded). Refresh rarely: every "
+                    "refresh adds its size to the git history.")
+    reference.add_argument("--from", dest="source", type=Path, default=None, metavar="FOLDER",
+                           help="a finished results folder, e.g. ~/.cache/mdrbench/results/default")
+    reference.add_argument("--size", choices=_size_names(), default="default")
+    reference.add_argument("--wall-seconds", type=float, default=None,
+                           help="the measured wall time of the `mdrbench bench` that made FOLDER")
+    reference.add_argument("--note", default="", help="free text kept in the provenance")
 
     embed = commands.add_parser(
         "embed", help="embeddings of any corpus or audio files with a trained run (.npz)",
@@ -151,6 +170,22 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--subspace", default=None, metavar="S",
                         help="genre, mood, instrument or era: compare only that block (default: all dims)")
     search.add_argument("-k", type=_positive_int, default=5, help="how many results (default 5)")
+
+    course = commands.add_parser(
+        "course", help="build the course site: every notebook and its solutions, executed, as offline HTML",
+        description="Execute every notebook and its solutions (nbclient, each in its own folder) into DIR/executed/ "
+                    "and render them with nbconvert as a static site that works offline: DIR/index.html (the course "
+                    "map), a page per notebook, the glossary, one local plotly.min.js. With --executed, render "
+                    "notebooks already executed elsewhere (e.g. by pytest --nbmake --overwrite) instead.")
+    course.add_argument("--out", type=Path, required=True, metavar="DIR", help="the site's folder (created)")
+    course.add_argument("--executed", type=Path, default=None, metavar="FOLDER",
+                        help="render the executed notebooks of FOLDER (NN_*.ipynb, solutions/NN_*.ipynb); no execution")
+    course.add_argument("--only", default=None, metavar="PATTERN",
+                        help="a glob of notebook names, e.g. '0[01]_*' (their solutions match too): a quick build")
+    course.add_argument("--notebooks", type=Path, default=None, metavar="DIR",
+                        help="the notebooks to execute (default: the checkout's notebooks/)")
+    course.add_argument("--timeout", type=_positive_int, default=600, metavar="S",
+                        help="seconds one cell may run when executing (default 600)")
     return parser
 
 
@@ -159,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         handler = {"corpus": _corpus, "train": _train, "bench": _bench, "report": _report, "embed": _embed,
-                   "search": _search}[args.command]
+                   "search": _search, "course": _course,
+                   "reference": _reference}[args.command]
         handler(args)
     except KeyboardInterrupt:
         print("mdrbench: interrupted; finished work (runs, feature parts) is kept, rerun to resume.", file=sys.stderr)
@@ -410,19 +446,53 @@ def _dimsim_triplets(path: Path, corpus):
 
 
 def _report(args) -> None:
+    from mdrbench.reference import REFERENCE_ROOT, open_reference
     from mdrbench.report import write_report
 
+    if args.folder is None:
+        reference = open_reference("default")
+        if not reference.usable:
+            raise CommandError(reference.problem)
+        args.folder = reference.folder
     if not args.folder.is_dir():
         raise CommandError(f"{args.folder}: no such folder; point at the --out folder of `mdrbench bench`.")
     if not (args.folder / "runs").is_dir():
         raise CommandError(f"{args.folder} holds no runs/ folder; point at the --out folder of `mdrbench bench`.")
-    results = write_report(args.folder)
-    print((args.folder / "report.md").read_text())
+    read_only = args.folder.resolve().is_relative_to(REFERENCE_ROOT.resolve())
+    out = args.out or (Path("mdrbench-report") if read_only else args.folder)
+    if out.resolve().is_relative_to(REFERENCE_ROOT.resolve()):
+        raise CommandError(f"{out} is inside the reference results, which are read-only. Fix: --out another folder.")
+    results = write_report(args.folder, out=out)
+    print((out / "report.md").read_text())
     problems = results.attrs.get("problems", [])
     for problem in problems:
         print(f"mdrbench: warning: {problem}", file=sys.stderr)
-    print(f"{len(results)} runs and baselines" + (f", {len(problems)} unreadable (named above)" if problems else "")
-          + f"; written {args.folder / 'report.md'} and {args.folder / 'report.html'}")
+    print(f"{len(results)} runs and baselines from {args.folder}"
+          + (f", {len(problems)} unreadable (named above)" if problems else "")
+          + f"; written {out / 'report.md'} and {out / 'report.html'}")
+
+
+def _reference(args) -> None:
+    from mdrbench.reference import build_reference, open_reference
+
+    if args.source is None:
+        reference = open_reference(args.size)
+        if not reference.usable:
+            raise CommandError(reference.problem)
+        provenance = {k: v for k, v in reference.provenance.items() if k != "files"}
+        print(f"{reference.folder}: checks out ({len(reference.provenance.get('files', {}))} files, "
+              f"{provenance.get('bytes_total', 0) / 1e6:.1f} MB; SHA-256 and result version verified)")
+        for key, value in provenance.items():
+            print(f"  {key}: {value}")
+        return
+    if not args.source.is_dir():
+        raise CommandError(f"{args.source}: no such folder; point --from at the results folder of `mdrbench bench`.")
+    try:
+        provenance = build_reference(args.source, wall_seconds=args.wall_seconds, note=args.note)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    print(f"reference results for {provenance['size']} written: {provenance['bytes_total'] / 1e6:.1f} MB "
+          f"({provenance['runs']} runs, {provenance['baselines']} baselines); parts: {provenance['bytes_per_part']}")
 
 
 # ------------------------------------------------------------------------------------------- embed, search
@@ -582,6 +652,18 @@ def _find_vocabulary(run: Path):
     if vocabulary is None:
         raise CommandError(f"no vocabulary.csv in {run} or its parents; rerun `mdrbench bench` or `mdrbench train`.")
     return vocabulary
+
+
+# ------------------------------------------------------------------------------------------- course
+def _course(args) -> None:
+    from mdrbench.course import build_site
+
+    if args.executed is not None and args.notebooks is not None:
+        raise CommandError("--executed renders notebooks executed elsewhere and --notebooks names notebooks to "
+                           "execute here. Fix: give one of the two.")
+    _check_out_folder(args.out, must_be_empty=False)
+    site = build_site(args.out, executed=args.executed, notebooks=args.notebooks, only=args.only, timeout=args.timeout)
+    print(site.summary())
 
 
 if __name__ == "__main__":
