@@ -54,16 +54,26 @@ if "google.colab" in sys.modules:
 #
 # Everything comes from the `mdrbench` package; the notebook only calls it.
 #
-# **Time:** ci about 20 s · default about 20 s · full: GPU sizes, not measured here — once the benchmark's
-# runs exist (otherwise the first cell trains them: about 5 min at ci, about 2 h at default on 2 CPU cores).
+# **Objectives:**
+#
+# - Open a workspace and listen to its tracks beside their clean factors and noisy tags.
+# - Use one embedding space for the paper's three retrieval modes: by example, by tag and inside a sub-space.
+# - Read R@K, tag ROC-AUC and triplet accuracy of a proxy and a triplet model beside two baselines.
+# - Interpret a finding's verdict (holds, does not hold, undetermined) from its 95% interval over seeds.
+#
+# **Prerequisites:** none beyond Python.
+#
+# **Time:** ci about 20 s · default about 20 s · full: GPU sizes, not measured here — once the corpus and its log-mels
+# are cached (a fresh machine makes them first: about FRESHMIN min at default on 2 CPU cores, once for all notebooks).
+# At default the runs are the reference results that ship with mdrbench, so nothing trains; your own runs, where you
+# have any, replace them whole (and are trained first where missing: about 5 min at ci, about an hour at default).
 
 # %% [markdown]
-# ## Setup
-# `open_workspace` opens the world every notebook works on: the size (the environment variable
-# `MDRBENCH_SIZE`: `ci` by default, a tiny corpus that runs in seconds; `default` is the laptop benchmark,
-# `full` is for a GPU), the synthetic corpus of that size, its log-mel features, and the benchmark's stored
-# runs (`mdrbench bench` trains each configuration and seed once; afterwards everyone reads them back). It
-# prints what the numbers below rest on.
+# ## Setup `open_workspace` opens the world every notebook works on: the size (the environment variable `MDRBENCH_SIZE`:
+# unset, `default` when the reference results that ship with mdrbench are usable, else `ci`, a tiny corpus that runs in
+# seconds; `default` is the laptop benchmark, `full` is for a GPU), the synthetic corpus of that size, its log-mel
+# features, and the benchmark's stored runs (`mdrbench bench` trains each configuration and seed once; afterwards
+# everyone reads them back). It prints what the numbers below rest on.
 
 # %%
 import numpy as np

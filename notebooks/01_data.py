@@ -47,8 +47,18 @@ if "google.colab" in sys.modules:
 # are, how many a track carries, and whether the four factors behind them are independent. Nothing here trains a
 # model.
 #
-# **Time:** ci about 20 s · default about 25 s · full: GPU sizes, not measured here — once the size's corpus is
-# cached (the first open generates it and its log-mels: about a minute at ci, much longer at default).
+# **Objectives:**
+#
+# - Listen to one track per genre, mood, instrument and era, and name what each factor changes in the sound.
+# - Read log-mel spectrograms and average spectra for the cues of genre (drums, bass) and of era (bandwidth).
+# - Measure the tag noise (keep, synonym and false-positive rates) against the generator's documented rates.
+# - Check the independence of the four factors with Cramér's V beside its typical value under independence.
+#
+# **Prerequisites:** [00 · Quickstart](00_quickstart.ipynb); background: what a spectrogram shows, and the standard
+# error of a proportion.
+#
+# **Time:** ci about 20 s · default about 25 s · full: GPU sizes, not measured here — once the size's corpus is cached
+# (the first open generates it and its log-mels: about a minute at ci, about FRESHMIN min at default on 2 CPU cores).
 
 # %% [markdown]
 # ## Setup

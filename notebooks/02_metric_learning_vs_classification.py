@@ -53,15 +53,29 @@ if "google.colab" in sys.modules:
 # `classification-norm-full` (one switch apart) and `triplet-norm-full` (2-5), read the verdict (6), and watch the
 # two classifiers' spaces form during training (7).
 #
-# **Time:** ci about 1 min · default not measured (section 7 trains two models: about 6 min on 2 CPU cores) ·
-# full: GPU sizes, not measured here — once the benchmark's runs exist (otherwise the first cell trains them:
-# about 5 min at ci, about 2 h at default on 2 CPU cores).
+# **Objectives:**
+#
+# - Compute the triplet loss and the multi-label BCE by hand and check them against `mdrbench.losses`.
+# - Show that a classifier on an L2-normalized embedding is a proxy loss, and explain how the raw classifier can lower
+#   its loss by growing ||f||.
+# - Compare the raw and the normalized classifier's norms, cosine structure, neighbours and R@K over seeds.
+# - Watch both classifiers' spaces form during training with an embedding-snapshot callback.
+#
+# **Prerequisites:** [00 · Quickstart](00_quickstart.ipynb), [01 · Data](01_data.ipynb); background: cosine similarity
+# and L2 normalization, the sigmoid and binary cross-entropy, PCA.
+#
+# **Time:** ci about 1 min · default not measured (section 7 trains two models: about 6 min on 2 CPU cores) · full: GPU
+# sizes, not measured here — once the corpus and its log-mels are cached (a fresh machine makes them first: about
+# FRESHMIN min at default on 2 CPU cores, once for all notebooks). At default the runs are the reference results that
+# ship with mdrbench, so nothing trains; your own runs, where you have any, replace them whole (and are trained first
+# where missing: about 5 min at ci, about an hour at default).
 
 # %% [markdown]
 # ## Setup
 #
-# `open_workspace` reads the size from `MDRBENCH_SIZE` (`ci` by default: seconds; `default`: a laptop benchmark;
-# `full`: GPU-sized), opens its corpus, features and the benchmark's stored runs, and prints what they rest on.
+# `open_workspace` reads the size from `MDRBENCH_SIZE` (unset: `default`, read from the reference results that ship with
+# mdrbench, else `ci`; `ci`: seconds; `default`: a laptop benchmark; `full`: GPU-sized), opens its corpus, features and
+# the benchmark's stored runs, and prints what they rest on.
 
 # %%
 import dataclasses

@@ -55,16 +55,31 @@ if "google.colab" in sys.modules:
 # tracks nearest a proxy (4), compare proxies with each other (5), check the disentangled proxies (6), and read
 # the verdicts over seeds (7).
 #
-# **Time:** ci about 20 s · default about 20 s · full: GPU sizes, not measured here — once the benchmark's runs
-# exist (otherwise the first cell trains them: about 5 min at ci, about 2 h at default on 2 CPU cores).
+# **Objectives:**
+#
+# - Explain a proxy as a learned tag centre: a tag's score is a sigmoid of the cosine to its proxy, scaled by its norm.
+# - Split each proxy into the mean proxy (one offset per track) and a centred proxy, and explain why only the centred
+#   part ranks a track's tags.
+# - Measure against chance whether a track's nearest proxies are its tags, and listen to the tracks nearest a proxy.
+# - Verify that a disentangled proxy is zero outside its category's block, and recompute its score by hand.
+#
+# **Prerequisites:** [01 · Data](01_data.ipynb),
+# [02 · Metric learning vs classification](02_metric_learning_vs_classification.ipynb); background: sigmoid vs softmax,
+# binary cross-entropy, PCA.
+#
+# **Time:** ci about 20 s · default about 20 s · full: GPU sizes, not measured here — once the corpus and its log-mels
+# are cached (a fresh machine makes them first: about FRESHMIN min at default on 2 CPU cores, once for all notebooks).
+# At default the runs are the reference results that ship with mdrbench, so nothing trains; your own runs, where you
+# have any, replace them whole (and are trained first where missing: about 5 min at ci, about an hour at default).
 
 # %% [markdown]
 # ## Setup
 #
-# `open_workspace` reads the size from `MDRBENCH_SIZE` (`ci` by default: seconds; `default`: a laptop benchmark;
-# `full`: GPU-sized), opens its corpus, features and the benchmark's stored runs, and prints what they rest on.
-# The proxies learn from the noisy, Last.fm-like tags; `workspace.clean_tags` holds the truth they were drawn from
-# (a tag is true when it names the track's factor value or is a synonym of it).
+# `open_workspace` reads the size from `MDRBENCH_SIZE` (unset: `default`, read from the reference results that ship with
+# mdrbench, else `ci`; `ci`: seconds; `default`: a laptop benchmark; `full`: GPU-sized), opens its corpus, features and
+# the benchmark's stored runs, and prints what they rest on. The proxies learn from the noisy, Last.fm-like tags;
+# `workspace.clean_tags` holds the truth they were drawn from (a tag is true when it names the track's factor value or
+# is a synonym of it).
 
 # %%
 import mdrbench  # first: it sets KERAS_BACKEND=torch, which Keras reads once, at its first import

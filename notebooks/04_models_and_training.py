@@ -46,12 +46,26 @@ if "google.colab" in sys.modules:
 # **schedule** that decides when a model has converged, and why the triplet models at first did not learn at all.
 # Nothing is trained here: every model is the benchmark's stored run.
 #
-# **Time:** ci about 20 s · default about 30 s · full: GPU sizes, not measured here — once the benchmark's runs
-# exist (otherwise the first cell trains them: about 5 min at ci, about 2 h at default on 2 CPU cores).
+# **Objectives:**
 #
-# **Setup.** `MDRBENCH_SIZE` picks the size (`ci` by default; `default` is the benchmark the conclusions need);
-# `open_workspace` loads its corpus, log-mels and stored runs. `TRIPLET_CURVES` is the CSV that
-# `benchmarks/triplet_learning.py` writes (`MDRBENCH_TRIPLET_CURVES`, else `docs/triplet_learning.csv`).
+# - Read a configuration's name, `{objective}-{norm|raw}-{dis|full}`, and tell the `-full` suffix from the size `full`.
+# - Describe the batches of the three samplers, and check the track-regularized triplet loss by hand.
+# - Explain how the paper's learning-rate schedule decides that a run has converged, and read `stopped_by`.
+# - Compare the paper's triplet setting with a lower learning rate and in-batch mining, with a verdict over seeds.
+#
+# **Prerequisites:** [02 · Metric learning vs classification](02_metric_learning_vs_classification.ipynb),
+# [03 · Proxy losses](03_proxy_losses.ipynb); background: convolutional networks, Adam and learning-rate schedules, the
+# triplet loss.
+#
+# **Time:** ci about 20 s · default about 30 s · full: GPU sizes, not measured here — once the corpus and its log-mels
+# are cached (a fresh machine makes them first: about FRESHMIN min at default on 2 CPU cores, once for all notebooks).
+# At default the runs are the reference results that ship with mdrbench, so nothing trains; your own runs, where you
+# have any, replace them whole (and are trained first where missing: about 5 min at ci, about an hour at default).
+#
+# **Setup.** `MDRBENCH_SIZE` picks the size (unset: `default`, read from the reference results that ship with mdrbench,
+# else `ci`; `default` is the benchmark the conclusions need); `open_workspace` loads its corpus, log-mels and stored
+# runs. `TRIPLET_CURVES` is the CSV that `benchmarks/triplet_learning.py` writes (`MDRBENCH_TRIPLET_CURVES`, else
+# `docs/triplet_learning.csv`).
 
 # %%
 import os

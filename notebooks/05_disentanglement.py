@@ -47,15 +47,29 @@ if "google.colab" in sys.modules:
 # factors*). Words with a precise meaning here (complete space, sub-space, the sizes `ci`, `default`, `full`)
 # are defined in the [glossary](../docs/glossary.md).
 #
-# **Time:** ci about 30 s · default about 1.5 min · full: GPU sizes, not measured here — once the benchmark's
-# runs exist (otherwise the first cell trains them: about 5 min at ci, about 2 h at default on 2 CPU cores).
+# **Objectives:**
+#
+# - Explain why a masked cosine is the cosine of the kept block, and when the complete-space cosine is the mean of the
+#   sub-space cosines.
+# - Explore the complete space and each sub-space with projections and the interactive explorer, and listen.
+# - Measure disentanglement with linear probes, with a complete-space model's arbitrary slices as the control.
+# - Distinguish disentanglement for similarity from disentanglement for information, and read both verdicts.
+#
+# **Prerequisites:** [01 · Data](01_data.ipynb), [03 · Proxy losses](03_proxy_losses.ipynb),
+# [04 · Models and training](04_models_and_training.ipynb); background: logistic regression, balanced accuracy, PCA.
+#
+# **Time:** ci about 30 s · default about 1.5 min · full: GPU sizes, not measured here — once the corpus and its
+# log-mels are cached (a fresh machine makes them first: about FRESHMIN min at default on 2 CPU cores, once for all
+# notebooks). At default the runs are the reference results that ship with mdrbench, so nothing trains; your own runs,
+# where you have any, replace them whole (and are trained first where missing: about 5 min at ci, about an hour at
+# default).
 
 # %% [markdown]
 # ## Setup
 #
-# `open_workspace` opens the size named by `MDRBENCH_SIZE` (`ci` when unset: a tiny corpus, seconds), its
-# corpus, features and the benchmark's stored runs (trained once per seed, shared by every notebook), and prints
-# what the numbers below rest on.
+# `open_workspace` opens the size named by `MDRBENCH_SIZE` (unset: `default`, whose runs ship with mdrbench as reference
+# results, else `ci`, a tiny corpus of seconds), its corpus, features and the benchmark's stored runs (trained once per
+# seed, shared by every notebook), and prints what the numbers below rest on.
 
 # %%
 import numpy as np

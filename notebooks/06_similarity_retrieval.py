@@ -51,15 +51,28 @@ if "google.colab" in sys.modules:
 # meaning here (complete space, sub-space, the sizes `ci`, `default`, `full`) are in the
 # [glossary](../docs/glossary.md).
 #
-# **Time:** ci about 20 s · default about 20 s · full: GPU sizes, not measured here — once the benchmark's
-# runs exist (otherwise the first cell trains them: about 5 min at ci, about 2 h at default on 2 CPU cores).
+# **Objectives:**
+#
+# - Compute the multi-label R@K by hand from a cosine ranking and check it against `metrics.recall_at_k`.
+# - Place R@K between reference points: random embeddings, mel statistics and a one-hot code of the clean factors.
+# - Compare the eight configurations with the paper's Table 1 through 95% intervals over seeds.
+# - Measure precision@1 and MAP@R per category in the complete space and in each sub-space, and query by example.
+#
+# **Prerequisites:** [02 · Metric learning vs classification](02_metric_learning_vs_classification.ipynb),
+# [05 · Disentanglement](05_disentanglement.ipynb); background: cosine similarity, nearest-neighbour search, precision
+# and recall.
+#
+# **Time:** ci about 20 s · default about 20 s · full: GPU sizes, not measured here — once the corpus and its log-mels
+# are cached (a fresh machine makes them first: about FRESHMIN min at default on 2 CPU cores, once for all notebooks).
+# At default the runs are the reference results that ship with mdrbench, so nothing trains; your own runs, where you
+# have any, replace them whole (and are trained first where missing: about 5 min at ci, about an hour at default).
 
 # %% [markdown]
 # ## Setup
 #
-# `open_workspace` opens the size named by `MDRBENCH_SIZE` (`ci` when unset: a tiny corpus, seconds), its
-# corpus and the benchmark's stored runs (trained once per seed, shared by every notebook), and prints what the
-# numbers below rest on.
+# `open_workspace` opens the size named by `MDRBENCH_SIZE` (unset: `default`, whose runs ship with mdrbench as reference
+# results, else `ci`, a tiny corpus of seconds), its corpus and the benchmark's stored runs (trained once per seed,
+# shared by every notebook), and prints what the numbers below rest on.
 
 # %%
 import ipywidgets

@@ -47,14 +47,29 @@ if "google.colab" in sys.modules:
 # listen. Words with a precise meaning here (complete space, sub-space, prototype, tag ROC-AUC, the sizes `ci`,
 # `default`, `full`) are in the [glossary](../docs/glossary.md).
 #
-# **Time:** ci about 35 s · default about 1.5 min · full: GPU sizes, not measured here — once the benchmark's
-# runs exist (otherwise the first cell trains them: about 5 min at ci, about 2 h at default on 2 CPU cores).
+# **Objectives:**
+#
+# - Compute a tag's ROC-AUC by counting (positive, negative) pairs, and check it against scikit-learn.
+# - Explain macro ROC-AUC and PR-AUC over tags, and why the benchmark ranks logits rather than probabilities.
+# - Compare scoring tags with a model's head and with prototypes, the only way for a triplet model.
+# - Estimate with the clean tags the ceiling that noisy tags put on the measured AUC, and retrieve tracks by tag.
+#
+# **Prerequisites:** [01 · Data](01_data.ipynb), [03 · Proxy losses](03_proxy_losses.ipynb),
+# [06 · Similarity retrieval](06_similarity_retrieval.ipynb); background: ROC curves and their area, precision-recall,
+# logits and the sigmoid.
+#
+# **Time:** ci about 35 s · default about 1.5 min · full: GPU sizes, not measured here — once the corpus and its
+# log-mels are cached (a fresh machine makes them first: about FRESHMIN min at default on 2 CPU cores, once for all
+# notebooks). At default the runs are the reference results that ship with mdrbench, so nothing trains; your own runs,
+# where you have any, replace them whole (and are trained first where missing: about 5 min at ci, about an hour at
+# default).
 
 # %% [markdown]
 # ## Setup
 #
-# `open_workspace` opens the size named by `MDRBENCH_SIZE` (`ci` when unset: a tiny corpus, seconds), its corpus,
-# features and the benchmark's stored runs (shared by every notebook), and prints what the numbers rest on.
+# `open_workspace` opens the size named by `MDRBENCH_SIZE` (unset: `default`, whose runs ship with mdrbench as reference
+# results, else `ci`, a tiny corpus of seconds), its corpus, features and the benchmark's stored runs (shared by every
+# notebook), and prints what the numbers rest on.
 
 # %%
 import numpy as np

@@ -48,15 +48,30 @@ if "google.colab" in sys.modules:
 # here (notion, complete space, sub-space, the sizes `ci`, `default`, `full`) are in the
 # [glossary](../docs/glossary.md).
 #
-# **Time:** ci about 20 s · default about 30 s · full: GPU sizes, not measured here — once the benchmark's
-# runs exist (otherwise the first cell trains them: about 5 min at ci, about 2 h at default on 2 CPU cores).
+# **Objectives:**
+#
+# - Draw tag triplets per category from the test split, and spot the triplets the noisy tags made wrong.
+# - Compute triplet accuracy by hand in the complete space and in a sub-space, and reproduce the stored table.
+# - Compare the eight configurations with the paper's Table 3, and judge each disentangled model's sub-space gain over
+#   seeds.
+# - Score the simulated raters' triplets beside an oracle, and explain why they are not comparable with Dim-Sim.
+#
+# **Prerequisites:** [05 · Disentanglement](05_disentanglement.ipynb),
+# [06 · Similarity retrieval](06_similarity_retrieval.ipynb), [07 · Auto-tagging](07_auto_tagging.ipynb); background:
+# cosine similarity, the standard error of a proportion.
+#
+# **Time:** ci about 20 s · default about 30 s · full: GPU sizes, not measured here — once the corpus and its log-mels
+# are cached (a fresh machine makes them first: about FRESHMIN min at default on 2 CPU cores, once for all notebooks).
+# At default the runs are the reference results that ship with mdrbench, so nothing trains; your own runs, where you
+# have any, replace them whole (and are trained first where missing: about 5 min at ci, about an hour at default).
 
 # %% [markdown]
 # ## Setup
 #
-# `open_workspace` opens the size named by `MDRBENCH_SIZE` (`ci` when unset: a tiny corpus, seconds), its corpus,
-# features and the benchmark's stored runs (shared by every notebook), and prints what the numbers rest on.
-# `make_evaluation_sets` redraws, with the benchmark's seed, exactly the triplets every model was scored on.
+# `open_workspace` opens the size named by `MDRBENCH_SIZE` (unset: `default`, whose runs ship with mdrbench as reference
+# results, else `ci`, a tiny corpus of seconds), its corpus, features and the benchmark's stored runs (shared by every
+# notebook), and prints what the numbers rest on. `make_evaluation_sets` redraws, with the benchmark's seed, exactly the
+# triplets every model was scored on.
 
 # %%
 import numpy as np

@@ -57,11 +57,25 @@ if "google.colab" in sys.modules:
 # Epochs to convergence come from the paper's learning-rate schedule, which notebook 04 explains; the ratios with
 # their interval over seeds beside the paper's, and the finding they test, are in notebook 10.
 #
-# **Time:** ci about 15 s · default about 15 s · full: GPU sizes, not measured here — once the benchmark's runs
-# exist (otherwise the first cell trains them: about 5 min at ci, about 2 h at default on 2 CPU cores).
+# **Objectives:**
 #
-# **Setup.** `MDRBENCH_SIZE` picks the size (`ci` by default; `default` is the benchmark the conclusions need);
-# `open_workspace` loads its corpus and the benchmark's stored runs, and prints what they rest on.
+# - Define the paper's training time as epochs to convergence x steps per epoch x the cost of a step, relative to the
+#   fastest model.
+# - Explain the data budget of an epoch and count the excerpts each objective embeds per step.
+# - Explain why the cost of a step is timed for every configuration in one process, interleaved.
+# - Recompute every stored run's training-time ratio from its parts.
+#
+# **Prerequisites:** [04 · Models and training](04_models_and_training.ipynb); background: what an epoch, a batch and a
+# training step are.
+#
+# **Time:** ci about 15 s · default about 15 s · full: GPU sizes, not measured here — once the corpus and its log-mels
+# are cached (a fresh machine makes them first: about FRESHMIN min at default on 2 CPU cores, once for all notebooks).
+# At default the runs are the reference results that ship with mdrbench, so nothing trains; your own runs, where you
+# have any, replace them whole (and are trained first where missing: about 5 min at ci, about an hour at default).
+#
+# **Setup.** `MDRBENCH_SIZE` picks the size (unset: `default`, read from the reference results that ship with mdrbench,
+# else `ci`; `default` is the benchmark the conclusions need); `open_workspace` loads its corpus and the benchmark's
+# stored runs, and prints what they rest on.
 
 # %%
 import mdrbench  # first: it sets KERAS_BACKEND=torch, which Keras reads once, at its first import

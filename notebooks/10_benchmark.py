@@ -53,8 +53,21 @@ if "google.colab" in sys.modules:
 # size from a terminal (`mdrbench bench`; the README gives its measured wall time) and this notebook shows those results
 # with `MDRBENCH_SIZE=default`; at the `ci` size everything below is a quick smoke test with noisy numbers.
 #
-# **Time:** ci about 20 s · default about 20 s · full: GPU sizes, not measured here — once the benchmark's runs
-# exist (otherwise the first cell trains them: about 5 min at ci, the README's measured time at default).
+# **Objectives:**
+#
+# - Run or resume the whole benchmark (`mdrbench bench`), and read how every run stopped.
+# - Read our Table 1 and Table 3 beside the paper's, with 95% intervals over seeds and two baselines.
+# - Compare the epochs to convergence of the triplet models and the others with the one comparison rule.
+# - Check the paper's headline findings on the benchmark's numbers, and render the report `mdrbench report` writes.
+#
+# **Prerequisites:** [06 · Similarity retrieval](06_similarity_retrieval.ipynb),
+# [07 · Auto-tagging](07_auto_tagging.ipynb), [08 · Triplet prediction](08_triplet_prediction.ipynb),
+# [09 · Training time](09_training_time.ipynb); background: Student-t intervals, paired differences.
+#
+# **Time:** ci about 20 s · default about 20 s · full: GPU sizes, not measured here — once the corpus and its log-mels
+# are cached (a fresh machine makes them first: about FRESHMIN min at default on 2 CPU cores, once for all notebooks).
+# At default the runs are the reference results that ship with mdrbench, so nothing trains; your own runs, where you
+# have any, replace them whole (and are trained first where missing: about 5 min at ci, about an hour at default).
 
 # %% [markdown]
 # ## Run (or resume) the benchmark

@@ -46,17 +46,31 @@ if "google.colab" in sys.modules:
 # of it, **embed** it with a synthetic-trained model, and **listen** to its nearest synthetic tracks in the
 # complete space and in each sub-space; then see which evaluations run on real collections such as MTG-Jamendo.
 #
-# **Time:** ci about 20 s · default about 20 s · full: GPU sizes, not measured here — once the benchmark's run of
-# `proxy-norm-dis` exists (otherwise the first cell trains it: about a minute at ci, several minutes at default on
-# 2 CPU cores). A folder of your own adds the feature extraction of its tracks (cached for the next run).
+# **Objectives:**
+#
+# - Import a folder of real recordings in mixed formats as a checked corpus (`mdrbench corpus import`, `corpus check`).
+# - Compare what the model's front-end sees of real recordings with the log-mels of a synthetic track.
+# - Embed real recordings with a synthetic-trained model and find their nearest synthetic tracks in each sub-space.
+# - Diagnose a domain gap from the recordings' spread and from hubs, and name the evaluations a real corpus allows.
+#
+# **Prerequisites:** [00 · Quickstart](00_quickstart.ipynb), [01 · Data](01_data.ipynb),
+# [05 · Disentanglement](05_disentanglement.ipynb), [06 · Similarity retrieval](06_similarity_retrieval.ipynb);
+# background: audio files, sample rates and resampling.
+#
+# **Time:** ci about 20 s · default about 20 s · full: GPU sizes, not measured here — once the corpus and its log-mels
+# are cached (a fresh machine makes them first: about FRESHMIN min at default on 2 CPU cores, once for all notebooks).
+# At default the model is the one in the reference results that ship with mdrbench, so nothing trains; your own
+# runs, where you have any, replace it whole (and are trained first where missing: about 5 min at ci, about an hour
+# at default). A folder of your own adds the feature extraction of its tracks (cached for the next run).
 
 # %% [markdown]
 # ## Setup
 #
-# `MDRBENCH_SIZE` (default `ci`) picks the synthetic corpus the model learned from; `open_workspace` loads it and
-# the model's stored run. `MUSIC_DIR` switches to your own music: a folder of audio files (any format, rate and
-# channel count) with a tag table (`track_id,tags[,split]`, tags joined by `;`, `track_id` the file name without
-# extension) and a vocabulary (a `tag,category` CSV, or `"msd50"`). Nothing is copied from your folder.
+# `MDRBENCH_SIZE` (unset: `default` from the shipped reference results, else `ci`) picks the synthetic corpus the model
+# learned from; `open_workspace` loads it and the model's stored run. `MUSIC_DIR` switches to your own music: a folder
+# of audio files (any format, rate and channel count) with a tag table (`track_id,tags[,split]`, tags joined by `;`,
+# `track_id` the file name without extension) and a vocabulary (a `tag,category` CSV, or `"msd50"`). Nothing is copied
+# from your folder.
 
 # %%
 import shutil

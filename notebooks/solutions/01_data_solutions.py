@@ -45,9 +45,9 @@ if "google.colab" in sys.modules:
 # a ten times larger corpus does to the measured tag noise, which factor makes the mix brighter, and (open-ended)
 # what factors that are not independent would do.
 #
-# Like the notebook, it opens the corpus of `MDRBENCH_SIZE` (default `ci`) with `open_workspace(runs=False)` and
-# trains nothing. Every number is printed, never written here; the `assert` lines check the answers against a
-# second computation.
+# Like the notebook, it opens the corpus of `MDRBENCH_SIZE` (unset: `default` from the shipped reference results, else
+# `ci`) with `open_workspace(runs=False)` and trains nothing. Every number is printed, never written here; the `assert`
+# lines check the answers against a second computation.
 #
 # **Time:** ci about 20 s · default about 20 s · full: not measured — once the size's corpus is cached.
 

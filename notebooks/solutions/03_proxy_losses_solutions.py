@@ -45,12 +45,14 @@ if "google.colab" in sys.modules:
 # of a track's nearest proxies changes with how many we look at, why centring the proxies changes no tag score
 # ranking but does change the cosines, and (open-ended) whether synonyms' proxies stay together across seeds.
 #
-# Like the notebook, it opens the workspace of the size in `MDRBENCH_SIZE` (default `ci`) with
-# `mdrbench.workspace.open_workspace`, which reads the benchmark's stored runs. Every number is printed, never
-# written here; the `assert` lines check the answers against a second computation.
+# Like the notebook, it opens the workspace of the size in `MDRBENCH_SIZE` (unset: `default` from the shipped reference
+# results, else `ci`) with `mdrbench.workspace.open_workspace`, which reads the benchmark's stored runs. Every number is
+# printed, never written here; the `assert` lines check the answers against a second computation.
 #
-# **Time:** ci about 20 s · default not measured · full: GPU sizes, not measured here — once the benchmark's runs
-# exist (otherwise the first cell trains them: about 5 min at ci, about 2 h at default on 2 CPU cores).
+# **Time:** ci about 20 s · default not measured · full: GPU sizes, not measured here — once the corpus and its log-mels
+# are cached (a fresh machine makes them first: about FRESHMIN min at default on 2 CPU cores, once for all notebooks).
+# At default the runs are the reference results that ship with mdrbench, so nothing trains; your own runs, where you
+# have any, replace them whole (and are trained first where missing: about 5 min at ci, about an hour at default).
 
 # %%
 import mdrbench  # first: it sets KERAS_BACKEND=torch, which Keras reads once, at its first import

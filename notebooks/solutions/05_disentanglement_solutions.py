@@ -45,12 +45,14 @@ if "google.colab" in sys.modules:
 # complete cosine (and when it does not), what fewer training tracks do to the linear probes, which disentangled
 # model is the most selective, and (open-ended) what a 2-D picture keeps of a sub-space.
 #
-# Like the notebook, it opens the size named by `MDRBENCH_SIZE` (default `ci`) with `open_workspace` and reuses the
-# benchmark's stored runs. Every number is printed, never written here; the `assert` lines check
-# the answers against a second computation.
+# Like the notebook, it opens the size named by `MDRBENCH_SIZE` (unset: `default` from the shipped reference results,
+# else `ci`) with `open_workspace` and reuses the benchmark's stored runs. Every number is printed, never written here;
+# the `assert` lines check the answers against a second computation.
 #
-# **Time:** ci about 30 s · default about 45 s · full: GPU sizes, not measured here — once the benchmark's runs
-# exist (otherwise the first cell trains them: about 5 min at ci, about 2 h at default on 2 CPU cores).
+# **Time:** ci about 30 s · default about 45 s · full: GPU sizes, not measured here — once the corpus and its log-mels
+# are cached (a fresh machine makes them first: about FRESHMIN min at default on 2 CPU cores, once for all notebooks).
+# At default the runs are the reference results that ship with mdrbench, so nothing trains; your own runs, where you
+# have any, replace them whole (and are trained first where missing: about 5 min at ci, about an hour at default).
 
 # %%
 import numpy as np

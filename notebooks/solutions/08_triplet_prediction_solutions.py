@@ -45,12 +45,14 @@ if "google.colab" in sys.modules:
 # the number of triplets changes the precision of an accuracy, which categories gain from the sub-spaces, and
 # (open-ended) how much the tag noise caps triplet accuracy.
 #
-# Like the notebook, it opens the size named by `MDRBENCH_SIZE` (default `ci`) with `open_workspace` and reuses the
-# benchmark's stored runs. Every number is printed, never written here; the `assert` lines check
-# the answers against a second computation.
+# Like the notebook, it opens the size named by `MDRBENCH_SIZE` (unset: `default` from the shipped reference results,
+# else `ci`) with `open_workspace` and reuses the benchmark's stored runs. Every number is printed, never written here;
+# the `assert` lines check the answers against a second computation.
 #
-# **Time:** ci about 15 s · default about 15 s · full: GPU sizes, not measured here — once the benchmark's runs
-# exist (otherwise the first cell trains them: about 5 min at ci, about 2 h at default on 2 CPU cores).
+# **Time:** ci about 15 s · default about 15 s · full: GPU sizes, not measured here — once the corpus and its log-mels
+# are cached (a fresh machine makes them first: about FRESHMIN min at default on 2 CPU cores, once for all notebooks).
+# At default the runs are the reference results that ship with mdrbench, so nothing trains; your own runs, where you
+# have any, replace them whole (and are trained first where missing: about 5 min at ci, about an hour at default).
 
 # %%
 import warnings

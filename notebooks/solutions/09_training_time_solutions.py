@@ -46,12 +46,14 @@ if "google.colab" in sys.modules:
 # measuring the cost of a training step yourself. (What the schedule's patience does to a run is exercise 2 of
 # notebook 04.)
 #
-# Like the notebook, it reads `MDRBENCH_SIZE` (default `ci`) and reuses the benchmark's stored runs
-# (`open_workspace`). Every number is printed, never written here; the `assert` lines check the answers against a
-# second computation.
+# Like the notebook, it reads `MDRBENCH_SIZE` (unset: `default` from the shipped reference results, else `ci`) and
+# reuses the benchmark's stored runs (`open_workspace`). Every number is printed, never written here; the `assert` lines
+# check the answers against a second computation.
 #
-# **Time:** ci about 20 s · default not measured — once the benchmark's runs exist (exercise 3 times a few
-# training steps of two models).
+# **Time:** ci about 20 s · default not measured — once the corpus and its log-mels are cached (a fresh machine makes
+# them first: about FRESHMIN min at default on 2 CPU cores, once for all notebooks). At default the runs are the
+# reference results that ship with mdrbench, so nothing trains; your own runs, where you have any, replace them whole
+# (and are trained first where missing: about 5 min at ci, about an hour at default).
 
 # %%
 import mdrbench  # first: it sets KERAS_BACKEND=torch, which Keras reads once, at its first import

@@ -45,12 +45,14 @@ if "google.colab" in sys.modules:
 # does to the intervals and the findings, how much one more seed narrows an interval, and (open-ended) checking a
 # finding of your own with the benchmark's one comparison rule.
 #
-# Like the notebook, it reads `MDRBENCH_SIZE` (default `ci`) and reuses the benchmark's stored runs
-# (`open_workspace`: it trains only what is missing). Every number is printed, never written here; the `assert`
-# lines check the answers against a second computation.
+# Like the notebook, it reads `MDRBENCH_SIZE` (unset: `default` from the shipped reference results, else `ci`) and
+# reuses the benchmark's stored runs (`open_workspace`: it trains only what is missing). Every number is printed, never
+# written here; the `assert` lines check the answers against a second computation.
 #
-# **Time:** ci about 15 s · default about 15 s · full: not measured — once the benchmark's runs exist (otherwise
-# the benchmark trains them first, about 5 minutes at ci).
+# **Time:** ci about 15 s · default about 15 s · full: not measured — once the corpus and its log-mels are cached (a
+# fresh machine makes them first: about FRESHMIN min at default on 2 CPU cores, once for all notebooks). At default the
+# runs are the reference results that ship with mdrbench, so nothing trains; your own runs, where you have any, replace
+# them whole (and are trained first where missing: about 5 min at ci, about an hour at default).
 
 # %%
 import numpy as np

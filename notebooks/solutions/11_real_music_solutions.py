@@ -45,10 +45,10 @@ if "google.colab" in sys.modules:
 # model knows and gets right, what a shorter feature window changes, whether the domain gap belongs to the model or to
 # the data, and (open-ended) how to bring a folder of your own.
 #
-# Like the notebook, it opens the workspace of `MDRBENCH_SIZE` (default `ci`) with the stored runs of the two models
-# it compares (`open_workspace` trains only what is missing). It works on the recordings shipped with mdrbench
-# (`mdrbench.sources.load_real_music`), with no feature cache written. Every number is printed, never written here;
-# the `assert` lines check the answers against a second computation.
+# Like the notebook, it opens the workspace of `MDRBENCH_SIZE` (unset: `default` from the shipped reference results,
+# else `ci`) with the stored runs of the two models it compares (`open_workspace` trains only what is missing). It works
+# on the recordings shipped with mdrbench (`mdrbench.sources.load_real_music`), with no feature cache written. Every
+# number is printed, never written here; the `assert` lines check the answers against a second computation.
 #
 # **Time:** ci about 15 s · default about 20 s · full: not measured — once the benchmark's runs of the two models
 # exist (otherwise the first cell trains them: a couple of minutes at ci).
