@@ -72,11 +72,12 @@ if "google.colab" in sys.modules:
 # %% [markdown]
 # ## Setup
 #
-# `open_workspace(runs=False)` reads the size from `MDRBENCH_SIZE` (`ci` by default), opens its corpus and
-# log-mels, and reads no stored run: both models of this notebook are trained below. The hyperparameters are the
-# knobs of this notebook; the configuration's own settings (learning rate, schedule factor) come from
-# `mdrbench.configs`, the budget (batch size, patience, learning-rate reductions) from the size, its epoch cap
-# lowered to `EPOCHS` for both runs.
+# `open_workspace(runs=False)` reads the size from `MDRBENCH_SIZE` (unset: `default` when the reference results that
+# ship with mdrbench are usable, else `ci`; at `default` the two trainings take minutes, see Time), opens its corpus and
+# log-mels, and reads no stored run: both models of this notebook are trained below. The hyperparameters are the knobs
+# of this notebook; the configuration's own settings (learning rate, schedule factor) come from `mdrbench.configs`, the
+# budget (batch size, patience, learning-rate reductions) from the size, its epoch cap lowered to `EPOCHS` for both
+# runs.
 
 # %%
 import dataclasses

@@ -45,10 +45,10 @@ if "google.colab" in sys.modules:
 # how different two runs of one code are, and (open-ended) the triplet loss written by hand and checked against the
 # library.
 #
-# Like the notebook, it reads `MDRBENCH_SIZE` (default `ci`), opens the corpus and log-mels with
-# `open_workspace(runs=False)` and trains its own models; it repeats the notebook's model code (your code, not the
-# library's), so that it runs on its own. Every number is printed, never written here; the `assert` lines check
-# the answers against a second computation.
+# Like the notebook, it reads `MDRBENCH_SIZE` (unset: `default` when the shipped reference results are usable, else
+# `ci`), opens the corpus and log-mels with `open_workspace(runs=False)` and trains its own models; it repeats the
+# notebook's model code (your code, not the library's), so that it runs on its own. Every number is printed, never
+# written here; the `assert` lines check the answers against a second computation.
 #
 # **Time:** ci about 5 min, measured on 2 CPU cores shared with other jobs (about 2.5 min on quiet ones: four
 # classifier runs and a short triplet run) · default about 20 min, estimated from the ci timings · full: not
