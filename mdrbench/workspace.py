@@ -40,7 +40,16 @@ from mdrbench.features import FRONTENDS, FeatureStore, compute_features
 from mdrbench.paths import results_dir
 from mdrbench.reference import Reference, open_reference
 from mdrbench.report import collect_results
-from mdrbench.results import Run, RunFolder, load_result, load_run, run_folder, scan_results
+from mdrbench.results import (
+    RESULT_VERSION,
+    Run,
+    RunFolder,
+    load_result,
+    load_run,
+    read_manifest,
+    run_folder,
+    scan_results,
+)
 from mdrbench.sizes import SIZE_ENV, Size, get_size
 from mdrbench.subspaces import subspace_slices
 from mdrbench.synth import clean_tag_matrix, ensure_corpus
@@ -191,6 +200,21 @@ def has_own_runs(size_name: str) -> bool:
     return bool(results)
 
 
+def own_runs_problem(size: Size, corpus: Corpus) -> str | None:
+    """Why your own results folder of a size cannot be read with this corpus and code, or None."""
+    folder = results_dir(size.name)
+    manifest = read_manifest(folder)
+    if manifest.get("corpus_fingerprint") not in (None, corpus.fingerprint()):
+        return (f"{folder} was made on another corpus, or under an older corpus identity rule (fingerprint "
+                f"{manifest.get('corpus_fingerprint')}, this corpus {corpus.fingerprint()}). Fix: delete {folder} "
+                f"(or move it away) to see the reference results or retrain; `mdrbench bench --out` another folder "
+                f"keeps both.")
+    if manifest.get("result_version") not in (None, RESULT_VERSION):
+        return (f"{folder} holds result version {manifest.get('result_version')}, this mdrbench writes "
+                f"{RESULT_VERSION}. Fix: delete {folder} to see the reference results or retrain.")
+    return None
+
+
 def notebook_size() -> str:
     """The size a notebook opens at without ``$MDRBENCH_SIZE``: ``default`` when the reference results are
     usable or your own ``default`` runs exist, else ``ci`` (and one line says why)."""
@@ -207,8 +231,13 @@ def choose_reference(size: Size, corpus: Corpus, source: str = "auto") -> Refere
     """The reference results to read instead of your own runs, or None (your own are used, or trained)."""
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}, got {source!r}.")
-    if source == "own" or (source == "auto" and has_own_runs(size.name)):
+    if source == "own":
         return None
+    if source == "auto" and has_own_runs(size.name):
+        stale = own_runs_problem(size, corpus)
+        if stale is None:
+            return None
+        print(f"Your own runs of size {size.name} are not used: {stale}", flush=True)
     reference = open_reference(size.name, corpus)
     if reference.usable:
         return reference

@@ -191,3 +191,22 @@ def test_a_bundle_made_on_another_corpus_is_refused(tiny_bundle):
     other = synthesize(with_overrides(TINY, n_tracks=40), seed=1, progress=False)
     problem = open_reference("tiny", other, folder=tiny_bundle[0] / "tiny").problem
     assert "made on another corpus" in problem
+
+
+def test_own_runs_of_another_corpus_give_way_to_the_bundle_with_a_line(tiny_bundle, tmp_path, monkeypatch):
+    import shutil
+
+    from mdrbench.workspace import open_workspace
+
+    root, home = tiny_bundle
+    stale_home = tmp_path / "home"
+    shutil.copytree(home / "results", stale_home / "results")
+    manifest_path = stale_home / "results" / "tiny" / "benchmark.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["corpus_fingerprint"] = "0000000000000000"  # made under an older identity rule, say
+    manifest_path.write_text(json.dumps(manifest))
+    monkeypatch.setattr(reference_module, "REFERENCE_ROOT", root)
+    monkeypatch.setenv("MDRBENCH_HOME", str(stale_home))
+    workspace, printed = _quietly(open_workspace, TINY, progress=False)
+    assert workspace.source == "reference"
+    assert "Your own runs of size tiny are not used" in printed and "Fix: delete" in printed
