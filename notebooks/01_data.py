@@ -58,7 +58,7 @@ if "google.colab" in sys.modules:
 # error of a proportion.
 #
 # **Time:** ci about 20 s · default about 25 s · full: GPU sizes, not measured here — once the size's corpus is cached
-# (the first open generates it and its log-mels: about a minute at ci, about FRESHMIN min at default on 2 CPU cores).
+# (the first open generates it and its log-mels: about a minute at ci, about 6 min at default on 2 CPU cores).
 
 # %% [markdown]
 # ## Setup

@@ -60,6 +60,18 @@ def test_report_needs_runs(capsys, tmp_path):
     assert code == 2 and "no runs/ folder" in err
 
 
+def test_the_reference_results_are_checked_and_never_written_to(capsys, tmp_path):
+    from mdrbench.reference import reference_folder
+
+    code, out, _ = run(capsys, "reference")
+    assert code == 0 and "checks out" in out and "precision: bf16" in out and "wall_seconds" in out
+    bundle = reference_folder("default")
+    code, _, err = run(capsys, "report", str(bundle), "--out", str(bundle / "report"))
+    assert code == 2 and "read-only" in err and "--out another folder" in err
+    code, _, err = run(capsys, "reference", "--from", str(tmp_path))
+    assert code == 2 and "no benchmark.json" in err
+
+
 def test_search_errors_and_results(capsys, tmp_path):
     code, _, err = run(capsys, "search", str(tmp_path), "--query", "a")
     assert code == 2 and "test_embeddings.npy is missing" in err
