@@ -66,7 +66,7 @@ if "google.colab" in sys.modules:
 #
 # **Time:** ci about 1 min · default not measured (section 7 trains two models: about 6 min on 2 CPU cores) · full: GPU
 # sizes, not measured here — once the corpus and its log-mels are cached (a fresh machine makes them first: about
-# FRESHMIN min at default on 2 CPU cores, once for all notebooks). At default the runs are the reference results that
+# 6 min at default on 2 CPU cores, once for all notebooks). At default the runs are the reference results that
 # ship with mdrbench, so nothing trains; your own runs, where you have any, replace them whole (and are trained first
 # where missing: about 5 min at ci, about an hour at default).
 
