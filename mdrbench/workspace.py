@@ -173,7 +173,8 @@ class Workspace:
         lines = [f"size {self.size.name}: {self.corpus}"]
         if self.results is not None:
             models = self._models().drop_duplicates(["config", "seed"])
-            stopped = models["stopped_by"].value_counts().to_dict() if "stopped_by" in models else {}
+            trained = models[models["same_as"].isna()] if "same_as" in models else models  # an alias is no run
+            stopped = trained["stopped_by"].value_counts().to_dict() if "stopped_by" in trained else {}
             where = (self.reference.describe() + f". Your own runs (in {results_dir(self.size.name)}) would "
                      "replace them whole." if self.reference is not None else f"your own runs in {self.results_folder}")
             lines.append(f"results: {where}")
