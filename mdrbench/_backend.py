@@ -8,10 +8,12 @@ keras was already imported with another backend (mixing backends gives confusing
 import os
 import sys
 
+from mdrbench.errors import MdrbenchError
+
 REQUIRED_BACKEND = "torch"
 
 
-class KerasBackendError(RuntimeError):
+class KerasBackendError(MdrbenchError, RuntimeError):
     """Keras was configured (or already imported) with a backend other than torch."""
 
 

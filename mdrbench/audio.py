@@ -22,7 +22,7 @@ window: ``"centre"`` (default, the middle of the track, where music is rarely si
 number of seconds from the start (clipped so that the window stays inside the track). Tracks shorter than
 the window are read whole.
 
-A file that cannot be used raises :class:`AudioError` (a :class:`~mdrbench.corpus.CorpusError`) whose
+A file that cannot be used raises :class:`AudioError` (a :class:`~mdrbench.errors.CorpusError`) whose
 one-line message names the file, what is wrong and the fix.
 """
 
@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mdrbench.corpus import CorpusError
+from mdrbench.errors import CorpusError
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -147,6 +147,14 @@ def measure_step_costs(configs: list[str], corpus: Corpus, features, size: Size,
     return costs
 
 
+def benchmark_manifest(size: Size, corpus: Corpus) -> dict:
+    """What makes two results comparable (benchmark.json): size, corpus and its fingerprint, front-end, budget,
+    result version. Runs, baselines and external models of one folder share it."""
+    manifest = {"size": size.name, "corpus": corpus.name, "corpus_fingerprint": corpus.fingerprint(),
+                "frontend": size.frontend, "budget": asdict(size), "result_version": RESULT_VERSION}
+    return json.loads(json.dumps(manifest))  # as it reads back (tuples become lists)
+
+
 def config_names(configs: str | list[str] = "all") -> list[str]:
     """The configuration names asked for: "all", a comma-separated string or a list (each checked)."""
     from mdrbench.configs import CONFIGS, get_config
@@ -200,10 +208,7 @@ def run_benchmark(size: str | Size = "default", configs: str | list[str] = "all"
 
         corpus = ensure_corpus(size, seed=corpus_seed, progress=progress)
     features = compute_features(corpus, FRONTENDS[size.frontend], progress=progress)
-    manifest = {"size": size.name, "corpus": corpus.name, "corpus_fingerprint": corpus.fingerprint(),
-                "frontend": size.frontend, "budget": asdict(size), "result_version": RESULT_VERSION}
-    manifest = json.loads(json.dumps(manifest))  # as it reads back (tuples become lists)
-    check_manifest(out_dir, manifest)
+    check_manifest(out_dir, benchmark_manifest(size, corpus))
 
     sets = make_evaluation_sets(corpus, features, seed=corpus_seed, human=human)
     vocabulary = pd.DataFrame({"tag": corpus.vocabulary.tags, "category": corpus.vocabulary.categories})

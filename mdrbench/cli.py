@@ -13,6 +13,8 @@
     mdrbench search runs/proxy --corpus corpora/mine --query my_song --database test -k 3
     mdrbench search runs/proxy --tag jazz --database corpora/mine
     mdrbench course --out .course/site      (every notebook executed, as an offline HTML site; or --executed FOLDER)
+    mdrbench score --hear-module hearbaseline.naive --size ci       (any HEAR 2021 module, or a .py file)
+    mdrbench export-hear runs/proxy --out hear/      (a trained run as a HEAR module)
 
 Every bad input ends in one line, ``mdrbench: error: what, which file, the fix``, and exit status 2
 (set MDRBENCH_DEBUG=1 to see the traceback instead).
@@ -25,10 +27,12 @@ import os
 import sys
 from pathlib import Path
 
+from mdrbench.errors import MdrbenchError
+
 RUN_TEST_SET = "test"  # --corpus/--database value meaning the run's stored test tracks
 
 
-class CommandError(Exception):
+class CommandError(MdrbenchError):
     """A user-facing error: printed as one line, exit status 2."""
 
 
@@ -114,6 +118,39 @@ def build_parser() -> argparse.ArgumentParser:
                        help="results folder (default: $MDRBENCH_HOME/results/SIZE, which the notebooks read; "
                             "with --corpus, $MDRBENCH_HOME/results/SIZE-CORPUSNAME)")
 
+    score = commands.add_parser(
+        "score", help="score any audio embedding model (a HEAR 2021 module) on the study's tasks",
+        description="Score an external model on the benchmark's corpus and fixed evaluation sets, on frozen "
+                    "embeddings: R@K, tag ROC-AUC (logistic probe and prototypes), triplet prediction per "
+                    "dimension, and four learned 64-d sub-spaces (a linear map trained with the disentangled "
+                    "triplet loss). The module hears each fixed 3-s excerpt, down-mixed and resampled (soxr) to "
+                    "its rate; its excerpt embeddings are cached ($MDRBENCH_HOME/embeddings). Results go to "
+                    "OUT/external/NAME/seedK and the report of OUT shows the model as a row.")
+    score.add_argument("--hear-module", required=True, metavar="NAME|FILE.py",
+                       help="an importable HEAR module (e.g. hearbaseline.naive) or the path of its .py file")
+    score.add_argument("--model-file", type=Path, default=None, metavar="PATH",
+                       help="the weights file its load_model reads (default: the module's own default)")
+    score.add_argument("--size", choices=_size_names(), default=None,
+                       help="corpus (unless --corpus), front-end and seeds (default: $MDRBENCH_SIZE, else 'default')")
+    score.add_argument("--corpus", type=Path, metavar="DIR", help="a corpus folder instead of the synthetic one")
+    score.add_argument("--seeds", type=_positive_int, default=None,
+                       help="fitting seeds of the probes and sub-spaces (default: the size's)")
+    score.add_argument("--out", type=Path, default=None,
+                       help="results folder (default: the one `mdrbench bench` writes for this size and corpus)")
+    score.add_argument("--batch-size", type=_positive_int, default=32, help="excerpts per module call")
+    score.add_argument("--device", default="cpu", help="where the module runs: cpu or cuda")
+    score.add_argument("--no-subspaces", action="store_true", help="skip the learned sub-spaces")
+    score.add_argument("--no-cache", action="store_true", help="neither read nor write the embedding cache")
+
+    export = commands.add_parser(
+        "export-hear", help="write a trained run as a HEAR 2021 module (NAME.py + NAME.keras)",
+        description="Write an importable HEAR 2021 module for a trained run: OUT/NAME.py (load_model, "
+                    "get_scene_embeddings, get_timestamp_embeddings) and OUT/NAME.keras, the run's model. Importing "
+                    "it pulls in mdrbench (torch, keras, numpy), never TensorFlow. Score it with `mdrbench score "
+                    "--hear-module OUT/NAME.py`.")
+    export.add_argument("run", type=Path, metavar="RUN_DIR", help="a run folder with model.keras and config.json")
+    export.add_argument("--out", type=Path, required=True, metavar="DIR", help="the folder to write the module into")
+
     report = commands.add_parser("report", help="rebuild tables and figures from stored results")
     report.add_argument("folder", type=Path, nargs="?", default=None,
                         help="a results folder (default: the reference results that ship with mdrbench)")
@@ -194,13 +231,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         handler = {"corpus": _corpus, "train": _train, "bench": _bench, "report": _report, "embed": _embed,
-                   "search": _search, "course": _course,
+                   "search": _search, "course": _course, "score": _score, "export-hear": _export_hear,
                    "reference": _reference}[args.command]
         handler(args)
     except KeyboardInterrupt:
         print("mdrbench: interrupted; finished work (runs, feature parts) is kept, rerun to resume.", file=sys.stderr)
         return 130
-    except (CommandError, ValueError, KeyError, OSError) as error:
+    except (MdrbenchError, ValueError, KeyError, OSError) as error:
         if os.environ.get("MDRBENCH_DEBUG"):
             raise
         print(f"mdrbench: error: {_one_line(error)}", file=sys.stderr)
@@ -418,6 +455,43 @@ def _bench(args) -> None:
     if len(results):
         print(markdown_table(compact(table1(results), TABLE1_DIGITS)[["time_ratio", "R@1", "R@8", "AUC", "converged"]]))
     print(f"report: {out / 'report.md'} and {out / 'report.html'}")
+
+
+def _score(args) -> None:
+    from mdrbench.plugins import load_hear_module
+    from mdrbench.report import external_table, markdown_table
+    from mdrbench.scoring import score_on_benchmark
+    from mdrbench.sizes import get_size
+
+    size = get_size(args.size)
+    corpus = None
+    if args.corpus is not None:
+        from mdrbench.corpus import Corpus
+
+        corpus = Corpus.load(args.corpus)
+        _check_splits(corpus, args.corpus, for_bench=True)
+    if args.out is not None:
+        _check_out_folder(args.out, must_be_empty=False)
+    model = load_hear_module(args.hear_module, args.model_file, device=args.device)
+    print(f"{model.name}: {model.sample_rate} Hz, {model.embedding_size}-d scene embeddings", flush=True)
+    results, records = score_on_benchmark(model, size, corpus, args.seeds, args.out, subspaces=not args.no_subspaces,
+                                          batch_size=args.batch_size, cache=not args.no_cache,
+                                          progress=sys.stderr.isatty())
+    table = external_table(results)
+    if len(table):
+        from mdrbench.report import EXTERNAL_DIGITS, compact
+
+        print(markdown_table(compact(table, EXTERNAL_DIGITS)))
+    print(f"report: {results.attrs.get('folder')}/report.md and report.html")
+
+
+def _export_hear(args) -> None:
+    from mdrbench.export import export_hear
+
+    _check_out_folder(args.out, must_be_empty=False)
+    path = export_hear(args.run, args.out)
+    print(f"HEAR module: {path} (weights {path.with_suffix('.keras').name} beside it). Score it with "
+          f"`mdrbench score --hear-module {path}`.")
 
 
 def _dimsim_triplets(path: Path, corpus):

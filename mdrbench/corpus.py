@@ -29,14 +29,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mdrbench.errors import CorpusError  # also importable from here, as before
+
 CATEGORIES: tuple[str, ...] = ("genre", "mood", "instrument", "era")
 SPLITS: tuple[str, ...] = ("train", "valid", "test")
 FORMAT_VERSION = 1
 TAG_SEPARATOR = ";"
-
-
-class CorpusError(ValueError):
-    """A corpus on disk or in memory is inconsistent; the message names the file and the fix."""
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from mdrbench.errors import MdrbenchError
+
 __all__ = [
     "CDN_PATTERN",
     "CourseError",
@@ -87,7 +89,7 @@ _LABEL = re.compile(r"^\*\*(?P<label>[^*]+?)\*\*:?\s*(?P<rest>.*)$", flags=re.S)
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 
 
-class CourseError(ValueError):
+class CourseError(MdrbenchError, ValueError):
     """A problem with the notebooks or the options of the course build: one line, what and the fix."""
 
 

@@ -21,6 +21,7 @@ table shows what chance and a simple hand-made method reach on the same test set
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -152,6 +153,32 @@ def _on_fixed_excerpts(human: pd.DataFrame, corpus: Corpus, features) -> pd.Data
 
 
 # --------------------------------------------------------------------------------------------- embedders
+class Embedder(Protocol):
+    """What :func:`evaluate` asks of anything it scores: a native model, a baseline or an external model
+    (:class:`mdrbench.plugins.AudioExcerptEmbedder`).
+
+    Attributes:
+        name: the row's name in the report.
+        normalize: whether track embeddings are L2-normalized after the mean of their excerpts.
+        disentangled: whether the embedding is four sub-spaces (:func:`mdrbench.subspaces.subspace_slices`).
+        has_head: whether ``excerpts`` returns tag logits.
+        tag_scoring: how tags are scored: "head" (the logits), "prototype" (cosine to each tag's mean training
+            embedding) or "logistic" (a logistic regression per tag on the training tracks); optional, from
+            ``has_head`` when absent.
+    """
+
+    name: str
+    normalize: bool
+    disentangled: bool
+    has_head: bool
+
+    def excerpts(self, features, tracks, starts) -> tuple[np.ndarray, np.ndarray | None]:
+        """(n,) tracks and start frames -> (embeddings (n, D), tag logits (n, n_tags) or None)."""
+
+    def tracks(self, features, tracks) -> np.ndarray | None:
+        """Whole-track embeddings (n, D), or None to use the mean of the fixed excerpts."""
+
+
 class ModelEmbedder:
     """A trained :class:`mdrbench.models.RepresentationModel` seen through the evaluation's interface."""
 
@@ -161,6 +188,7 @@ class ModelEmbedder:
         self.normalize = model.config.normalize
         self.disentangled = model.config.disentangled
         self.has_head = not model.config.objective.startswith("triplet")
+        self.tag_scoring = "head" if self.has_head else "prototype"
 
     def excerpts(self, features, tracks, starts):
         """(n,) tracks and start frames -> (embeddings (n, D), tag logits (n, n_tags) or None)."""
@@ -177,7 +205,7 @@ class RandomEmbedder:
     """Chance: an independent Gaussian vector per excerpt, seeded by (seed, track, start)."""
 
     name = "random"
-    normalize, disentangled, has_head = True, False, False
+    normalize, disentangled, has_head, tag_scoring = True, False, False, "prototype"
 
     def __init__(self, dim: int = 256, seed: int = 0):
         self.dim, self.seed = dim, seed
@@ -197,7 +225,7 @@ class MelStatisticsEmbedder:
     triplets; tags get one logistic regression each on the training tracks (:func:`logistic_tag_scores`)."""
 
     name = "mel-statistics"
-    normalize, disentangled, has_head = False, False, False
+    normalize, disentangled, has_head, tag_scoring = False, False, False, "logistic"
 
     def __init__(self, features, train_tracks):
         whole = self._statistics([features.track(int(t)) for t in train_tracks])
@@ -283,6 +311,8 @@ def evaluate(embedder, corpus: Corpus, features, sets: EvaluationSets, seed: int
     per_query_recall = metrics.recall_at_k_per_query(test_embeddings, labels[test], ks=KS)
     recall = {k: float(np.nanmean(per_query_recall[:, i])) for i, k in enumerate(KS)}
     auc = metrics.tag_auc(arrays["tag_scores"], labels[test], categories=np.asarray(corpus.vocabulary.categories))
+    category_recall = category_recall_at_k(test_embeddings, labels[test], np.asarray(corpus.vocabulary.categories),
+                                           slices)
 
     # 3. triplets: tag notions on track embeddings; track notion on two excerpts of one track
     correctness = metrics.triplet_correctness(test_embeddings, sets.tag_triplets, slices)
@@ -316,6 +346,7 @@ def evaluate(embedder, corpus: Corpus, features, sets: EvaluationSets, seed: int
         "version": RESULT_VERSION,
         "seed": int(seed),
         "recall_at_k": {str(k): float(v) for k, v in recall.items()},
+        "category_recall_at_k": category_recall,
         "auc": {"roc_auc": float(auc["roc_auc"]), "pr_auc": float(auc["pr_auc"]), "scores": arrays["tag_source"],
                 "per_category": auc["per_category"].to_dict()},
         "triplets": triplet_table.to_dict(orient="index"),
@@ -329,6 +360,28 @@ def evaluate(embedder, corpus: Corpus, features, sets: EvaluationSets, seed: int
                              truth, predicted, sets.human_clean if human_correct is not None else None)
     return Evaluation(record, test_embeddings.astype(np.float32), np.asarray(arrays["tag_scores"], dtype=np.float32),
                       train_embeddings.astype(np.float32), test_excerpts.astype(np.float32), evidence)
+
+
+def category_recall_at_k(embeddings: np.ndarray, labels: np.ndarray, tag_categories: np.ndarray,
+                         slices: dict[str, slice] | None = None) -> dict[str, dict[str, dict[str, float]]]:
+    """R@K of each category's tags alone (multidimensional retrieval): in the complete space and, with
+    ``slices``, inside the category's own sub-space.
+
+    Returns {space: {category: {str(k): R@k}}}, spaces "complete" and (with slices) "subspace".
+    """
+    from mdrbench import metrics
+
+    spaces = {"complete": None} if not slices else {"complete": None, "subspace": slices}
+    out = {}
+    for space, blocks in spaces.items():
+        out[space] = {}
+        for category in dict.fromkeys(tag_categories.tolist()):
+            if blocks is not None and category not in blocks:
+                continue
+            view = embeddings if blocks is None else embeddings[:, blocks[category]]
+            per_query = metrics.recall_at_k_per_query(view, labels[:, tag_categories == category], ks=KS)
+            out[space][category] = {str(k): float(np.nanmean(per_query[:, i])) for i, k in enumerate(KS)}
+    return out
 
 
 def track_arrays(embedder, corpus: Corpus, features, seed: int = 0) -> dict:
@@ -346,9 +399,10 @@ def track_arrays(embedder, corpus: Corpus, features, seed: int = 0) -> dict:
     labels = np.asarray(corpus.tags)
     test_excerpts, test_embeddings, test_logits = _excerpt_grid(embedder, features, test)
     _, train_embeddings, _ = _excerpt_grid(embedder, features, train)
-    if embedder.has_head:
+    scoring = getattr(embedder, "tag_scoring", None) or ("head" if embedder.has_head else "prototype")
+    if scoring == "head":
         scores, source = test_logits, "head logits"
-    elif isinstance(embedder, MelStatisticsEmbedder):
+    elif scoring == "logistic":
         scores, source = logistic_tag_scores(train_embeddings, labels[train], test_embeddings, seed), "logistic"
     else:
         prototypes = metrics.tag_prototypes(train_embeddings, labels[train])

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 import mdrbench  # noqa: F401  (sets KERAS_BACKEND=torch before keras is imported)
+from mdrbench.errors import MdrbenchError
 
 FEATURE_FORMAT_VERSION = 1
 
@@ -340,7 +341,7 @@ class LogMelSpectrogram(keras.layers.Layer):
 
 
 # ---------------------------------------------------------------------------------------------- feature store
-class FeatureCacheError(ValueError):
+class FeatureCacheError(MdrbenchError, ValueError):
     """A feature cache on disk is missing, stale or corrupt (it is then rebuilt, never used)."""
 
 

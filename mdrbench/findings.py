@@ -33,7 +33,7 @@ import pandas as pd
 
 from mdrbench import stats
 from mdrbench.evidence import PROBE_COLUMN, bootstrap_weights, replicates
-from mdrbench.results import RunFolder, UnreadableResult, baseline_folder, run_folder
+from mdrbench.results import RunFolder, UnreadableResult, baseline_folder, external_folder, run_folder
 
 N_RESAMPLES = 1000  # test-set resamples per interval (the same for every model and seed)
 RESAMPLE_SEED = 0
@@ -145,12 +145,15 @@ def _replicates(path: str, mtime: float, column: str):
 
 
 def run_path(folder, config: str, seed: int) -> Path:
-    """The folder holding (config, seed): a trained run, or a baseline."""
+    """The folder holding (config, seed): a trained run, a baseline or an external model."""
     from mdrbench.configs import trained_as
     from mdrbench.report import BASELINE_ROWS
 
     if config in BASELINE_ROWS:
         return baseline_folder(folder, config, seed)
+    external = external_folder(folder, config, seed)
+    if external.is_dir():
+        return external
     return run_folder(folder, trained_as(config), seed)
 
 

@@ -82,7 +82,16 @@ def _row(result: dict, kind: str) -> dict:
     row["probe_selectivity"] = probe_selectivity(result.get("disentanglement"))
     row["n_test_tracks"] = result.get("n_test_tracks")
     training = result.get("training")
-    row["stopped_by"] = training["stopped_by"] if training else "baseline"
+    row["stopped_by"] = training["stopped_by"] if training else kind
+    if kind == "external":  # a model scored by `mdrbench score`: frozen embeddings, its own facts
+        external = result.get("external", {})
+        row["module"] = external.get("module")
+        row["embedding_size"] = external.get("embedding_size")
+        row["module_sample_rate"] = external.get("module_sample_rate")
+        row["heard_up_to_hz"] = external.get("heard_up_to_hz")
+        row["AUC-prototype"] = result.get("auc_prototype", {}).get("roc_auc")
+        learned = result.get("learned_subspaces")
+        row["projection_stopped_by"] = learned["stopped_by"] if learned else None
     if training:
         row["epochs_to_convergence"] = max(training["best_epoch"], 1)
         row["epochs_run"] = training["epochs_run"]
@@ -118,19 +127,22 @@ def collect_results(folder: str | Path) -> pd.DataFrame:
     """
     runs, problems = scan_results(folder, "runs")
     baselines, baseline_problems = scan_results(folder, "baselines")
+    externals, external_problems = scan_results(folder, "external")
+    baseline_problems += external_problems
     rows = [_row(result, "model") for result in runs]
     for row in list(rows):
         for alias, source in SAME_FUNCTION.items():
             if row["config"] == source:
                 rows.append({**row, "config": alias, "same_as": source})
     rows += [_row(result, "baseline") for result in baselines]
+    rows += [_row(result, "external") for result in externals]
     frame = pd.DataFrame(rows)
     frame.attrs["problems"] = problems + baseline_problems
     if not len(frame):
         return frame
     if "same_as" not in frame.columns:
         frame["same_as"] = None
-    frame["converged"] = frame["stopped_by"].isin(["schedule", "baseline"])
+    frame["converged"] = frame["stopped_by"].isin(["schedule", "baseline", "external"])
     order = {name: i for i, name in enumerate([*PAPER_ROWS, *BASELINE_ROWS])}
     frame = frame.sort_values(["config", "seed"], key=lambda s: s.map(order) if s.name == "config" else s)
     models = frame["kind"] == "model"
@@ -219,6 +231,30 @@ def table1(results: pd.DataFrame) -> pd.DataFrame:
     return table.rename_axis("config")
 
 
+def external_table(results: pd.DataFrame) -> pd.DataFrame:
+    """External models (``mdrbench score``) and the baselines: what each module is
+    (embedding size, rate, the highest frequency it heard), R@1, tag AUC from a logistic probe and from
+    prototypes, triplet accuracy in the complete space and inside its learned sub-spaces, probe selectivity."""
+    if "kind" not in results or not (results["kind"] == "external").any():
+        return pd.DataFrame()
+    externals = results[results["kind"].isin(["external", "baseline"])]  # the baselines as the yardstick
+    columns = [c for c in ("R@1", "AUC", "AUC-prototype", "complete:overall", "subspace:overall",
+                           "probe_selectivity") if c in externals]
+    mean, half = _summary(externals, columns)
+    half["AUC-prototype"] = np.nan  # no per-query evidence of the prototype scores: a value, not an interval
+    facts = externals.groupby("config", sort=False).agg(
+        module=("module", "first"), D=("embedding_size", "first"), rate=("module_sample_rate", "first"),
+        heard_up_to_hz=("heard_up_to_hz", "first"), seeds=("seed", "size"))
+    table = facts.copy()
+    for column in columns:
+        table[column] = mean[column]
+        table[f"{column} ±"] = half[column]
+    if "projection_stopped_by" in externals:
+        table["sub-space fit stopped by"] = externals.groupby("config", sort=False)["projection_stopped_by"].agg(
+            lambda values: ", ".join(f"{v} x{n}" for v, n in values.value_counts().items()))
+    return table.rename_axis("config")
+
+
 def cost_table(results: pd.DataFrame) -> pd.DataFrame:
     """What training cost, per configuration: the data budget of an epoch (steps, excerpts embedded per step),
     the median step time measured interleaved in one process, epochs to convergence and run (means over seeds),
@@ -244,8 +280,8 @@ def table3(results: pd.DataFrame) -> pd.DataFrame:
         if not set(columns) <= set(results.columns):
             continue
         present = results.dropna(subset=columns)
-        if space == "subspace":
-            present = present[present["config"].isin(DISENTANGLED)]
+        if space == "subspace":  # the study's disentangled models, and external models' learned sub-spaces
+            present = present[present["config"].isin(DISENTANGLED) | (present["kind"] == "external")]
         if not len(present):
             continue
         mean, half = _summary(present, columns)
@@ -438,6 +474,8 @@ def complete_space_by_dimension(results: pd.DataFrame) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------------------------ output
 def _cell(mean, half, paper, digits: int) -> str:
+    if isinstance(mean, str):  # a label column (an external model's module name)
+        return mean
     if pd.isna(mean):
         return ""
     text = f"{mean:.{digits}f}"
@@ -464,6 +502,7 @@ def compact(table: pd.DataFrame, digits: int | dict = 3) -> pd.DataFrame:
     return out
 
 
+EXTERNAL_DIGITS = {"R@1": 1, "D": 0, "rate": 0, "heard_up_to_hz": 0}
 TABLE1_DIGITS = {"time_ratio": 2, "R@1": 1, "R@2": 1, "R@4": 1, "R@8": 1, "AUC": 3, "mean_cosine": 2}
 
 
@@ -498,7 +537,7 @@ def report_sections(folder: str | Path, results: pd.DataFrame) -> list[tuple[str
                        + "\n".join(f"- {p}" for p in problems)))
     if not len(results) or not (results["kind"] == "model").any():
         blocks.append(("markdown", "No finished runs yet: run `mdrbench bench`."))
-        return blocks
+        return blocks + external_section(results)
     budget = manifest.get("budget", {})
     schedule = next((s for s in results.get("schedule", pd.Series(dtype=object)).dropna()), {}) or {}
     seeds = sorted(results.loc[results["kind"] == "model", "seed"].unique().tolist())
@@ -525,6 +564,7 @@ def report_sections(folder: str | Path, results: pd.DataFrame) -> list[tuple[str
                 "(`timing.json`), so a job sharing the machine slows all alike. Training time = epochs to "
                 "convergence x steps per epoch x step time."),
                ("table", cost_table(results)),
+               *external_section(results),
                ("markdown", "## Table 3: triplet prediction per dimension"),
                ("table", compact(table3(results), 3)),
                ("markdown", f"## Dim-Sim-style triplets ({_human_source(folder)}) and track triplets"),
@@ -540,6 +580,19 @@ def report_sections(folder: str | Path, results: pd.DataFrame) -> list[tuple[str
                ("table", complete_space_by_dimension(results))]
     blocks += [("figure", figure) for figure in report_figures(results)]
     return blocks
+
+
+def external_section(results: pd.DataFrame) -> list[tuple[str, object]]:
+    """The report's blocks on external models, empty when there are none."""
+    table = external_table(results)
+    if not len(table):
+        return []
+    return [("markdown", "## External models (`mdrbench score`)\n\nFrozen embeddings of each fixed excerpt, a "
+             "track being their mean. AUC: a logistic regression per tag fitted on the training split (as for "
+             "mel-statistics); AUC-prototype: cosine to each tag's mean training embedding. Sub-space columns: "
+             "four 64-d blocks learned by a linear map with the disentangled triplet loss on the training split "
+             "(`mdrbench.scoring`). Intervals over the fitting seeds and the test tracks."),
+            ("table", compact(table, EXTERNAL_DIGITS))]
 
 
 def findings_preamble(folder, results: pd.DataFrame) -> str:

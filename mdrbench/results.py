@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mdrbench.errors import MdrbenchError
+
 RESULT_VERSION = 3  # 3: per-query evidence (evidence.npz) and excerpt embeddings; 2: training block, baselines
 
 
@@ -62,7 +64,7 @@ def atomic_save_npz(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
     os.replace(temporary, path)
 
 
-class UnreadableResult(ValueError):
+class UnreadableResult(MdrbenchError, ValueError):
     """A result.json that exists but cannot be used (corrupt, or written by another version)."""
 
 
@@ -88,7 +90,8 @@ def load_result(run_dir: str | Path) -> dict | None:
 def scan_results(folder: str | Path, kind: str = "runs") -> tuple[list[dict], list[str]]:
     """Every finished result under ``folder/kind/*/seed*`` and one line per unreadable result.json.
 
-    Returns (results, problems); ``kind`` is "runs" (trained models) or "baselines".
+    Returns (results, problems); ``kind`` is "runs" (trained models), "baselines" or "external" (models
+    scored by ``mdrbench score``).
     """
     results, problems = [], []
     for run_dir in sorted(Path(folder).glob(f"{kind}/*/seed*")):
@@ -108,6 +111,13 @@ def run_folder(out_dir: str | Path, config: str, seed: int) -> Path:
 
 def baseline_folder(out_dir: str | Path, name: str, seed: int) -> Path:
     return Path(out_dir) / "baselines" / name / f"seed{seed}"
+
+
+def external_folder(out_dir: str | Path, name: str, seed: int) -> Path:
+    """The folder of an external model's scores (``mdrbench score``), a name made safe for a path."""
+    import re
+
+    return Path(out_dir) / "external" / re.sub(r"[^A-Za-z0-9_.-]", "_", name) / f"seed{seed}"
 
 
 class RunFolder:

@@ -37,6 +37,7 @@ from typing import NamedTuple
 import numpy as np
 
 from mdrbench.corpus import CATEGORIES, Corpus, TagVocabulary
+from mdrbench.errors import MdrbenchError
 
 NPZ_KEYS = ("track_ids", "embeddings", "tag_scores", "tags", "categories", "meta")
 COMPLETE_SPACE = ("all", "complete", "full")  # spellings of "no sub-space"
@@ -57,7 +58,7 @@ class Embeddings(NamedTuple):
     tag_scores: np.ndarray
 
 
-class SearchError(ValueError):
+class SearchError(MdrbenchError, ValueError):
     """Bad input to a search or embedding (unknown track, tag or sub-space, mismatched spaces...); the message
     names what and the fix."""
 
