@@ -290,6 +290,8 @@ class Evaluation:
     train_embeddings: np.ndarray  # (n_train, D)
     test_excerpts: np.ndarray  # (n_test, EXCERPTS_PER_TRACK, D)
     evidence: Evidence  # per test track and per triplet: what every interval is drawn from
+    # (n_test, 256) the test tracks in the learned sub-spaces of an external model (mdrbench.scoring), else None
+    subspace_test_embeddings: np.ndarray | None = None
 
 
 def evaluate(embedder, corpus: Corpus, features, sets: EvaluationSets, seed: int = 0, probes: bool = True

@@ -41,6 +41,7 @@ PROJECTION_PATIENCE = 5
 PROJECTION_BATCH = 256
 PROJECTION_LEARNING_RATE = 1e-3
 MARGIN = 0.1
+SUBSPACE_EMBEDDINGS = "test_subspace_embeddings.npy"  # an external run's test tracks in its learned sub-spaces
 
 
 # --------------------------------------------------------------------------------------- learned sub-spaces
@@ -231,6 +232,7 @@ def score_embedder(embedder, corpus, features, sets, seed: int = 0, subspaces: b
                                 **({"complete": evidence.probe_predicted["complete"]}
                                    if "complete" in evidence.probe_predicted else {})}
     evidence.check()
+    frozen.subspace_test_embeddings = learned.test_embeddings
     return frozen
 
 
@@ -270,6 +272,8 @@ def score_model(model, corpus, features, sets, seeds, out_dir, subspaces: bool =
                                       "tasks": total - audio - embedding,
                                       "excerpts_embedded": embedder.embedded_excerpts}}
         save_evaluation(evaluation, corpus, folder)
+        if evaluation.subspace_test_embeddings is not None:  # what the sub-space picture of notebook 14 shows
+            np.save(folder.file(SUBSPACE_EMBEDDINGS), evaluation.subspace_test_embeddings.astype(np.float32))
         folder.finish(record)
         records.append(record)
         if verbose:

@@ -40,7 +40,7 @@ def test_the_notebooks_exist():
     expected = {"00_quickstart", "01_data", "02_metric_learning_vs_classification", "03_proxy_losses",
                 "04_models_and_training", "05_disentanglement", "06_similarity_retrieval", "07_auto_tagging",
                 "08_triplet_prediction", "09_training_time", "10_benchmark", "11_real_music",
-                "12_what_the_benchmark_says", "13_train_it_yourself"}
+                "12_what_the_benchmark_says", "13_train_it_yourself", "14_bring_your_own_model"}
     assert expected <= names, f"missing notebooks: {sorted(expected - names)}"
 
 
