@@ -29,6 +29,7 @@ import pandas as pd
 from mdrbench.corpus import CATEGORIES, Corpus
 from mdrbench.evidence import KS, Evidence, make_evidence
 from mdrbench.results import RESULT_VERSION
+from mdrbench.similarity import cosine_spread
 
 EXCERPTS_PER_TRACK = 4
 NOTIONS = (*CATEGORIES, "track")
@@ -456,12 +457,9 @@ def _human_accuracies(embedder, features, sets: EvaluationSets, test: np.ndarray
 
 
 def spread(embeddings: np.ndarray) -> dict:
-    """Mean and 5th percentile of the pairwise cosine of (n, D) embeddings: near 1 means a collapsed space."""
-    unit = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
-    cosines = (unit @ unit.T)[~np.eye(len(unit), dtype=bool)]
-    if cosines.size == 0:
-        return {"mean_cosine": float("nan"), "p5_cosine": float("nan")}
-    return {"mean_cosine": float(cosines.mean()), "p5_cosine": float(np.percentile(cosines, 5))}
+    """Mean and 5th percentile of the pairwise cosine of (n, D) embeddings: near 1 means a collapsed space
+    (:func:`mdrbench.similarity.cosine_spread`)."""
+    return cosine_spread(embeddings)
 
 
 def baseline_embedder(name: str, corpus: Corpus, features, seed: int = 0):

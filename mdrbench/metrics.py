@@ -2,225 +2,29 @@
 training time, plus single-label retrieval scores (precision@1, MAP@R) and a linear-probe disentanglement matrix.
 
 Every function takes numpy arrays and returns plain numbers, dicts or pandas DataFrames (scikit-learn style).
-Similarity is always cosine similarity, computed as ``(a . b) * (1/|a|) * (1/|b|)``:
-
-- a zero-norm embedding (e.g. a silent excerpt through a ReLU head) has cosine 0 with everything, instead of
-  NaN, so it neither wins nor crashes a ranking;
-- the dot product is taken on the raw vectors and scaled afterwards, element by element, so each similarity
-  does not depend on how the queries are cut into chunks (exactly so for integer-valued embeddings);
-- non-finite embeddings (NaN or inf) raise ``ValueError`` naming how many rows are affected.
-
-Nearest neighbours are ranked by decreasing similarity; **ties are broken by the lower database index**, so
-every ranking (and every metric built on it) is deterministic. The search is chunked and uses a top-k
-selection (``torch.topk``, with the tie rule restored exactly) per chunk instead of a full sort; a set
-searched against itself computes each block of the symmetric similarity matrix once. The paper's whole
-28,435-track test set takes about 100 MB instead of 9 GB (see ``benchmarks/bench_recall.py``).
+Similarity is cosine similarity, ranked with ties to the lower index, from the one kernel in
+:mod:`mdrbench.similarity` (which :mod:`mdrbench.search` uses too); ``unit_rows``, ``cosine_matrix`` and
+``nearest_neighbors`` are re-exported here.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import torch
 
 from mdrbench.corpus import CATEGORIES
-
-# A chunk's similarity block holds at most this many entries (float32: 32 MB).
-_CHUNK_ENTRIES = 2**23
-# Up to this k, a database searched against itself uses the symmetric block search (half the matrix
-# products; it keeps a running (n, k) top-k list, so large k, e.g. MAP@R's, use the row-chunk search).
-_SYMMETRIC_MAX_K = 64
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Input checks and nearest neighbours
-# --------------------------------------------------------------------------------------------------------------
-
-
-def _as_embeddings(embeddings, name: str = "embeddings") -> np.ndarray:
-    """Float32 (n, d) array; raises ValueError on wrong shape or non-finite rows."""
-    array = np.asarray(embeddings)
-    if array.ndim != 2:
-        raise ValueError(f"{name} must have shape (n, d); got shape {array.shape}. "
-                         f"Fix: stack one embedding vector per row.")
-    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise ValueError(f"{name} must be numeric; got dtype {array.dtype}.")
-    array = array.astype(np.float32, copy=False)
-    bad_rows = ~np.isfinite(array).all(axis=1)
-    if bad_rows.any():
-        raise ValueError(
-            f"{name}: {int(bad_rows.sum())} of {len(array)} rows contain NaN or inf "
-            f"(first at row {int(np.argmax(bad_rows))}). Fix: find why the model produced them (a diverged "
-            f"training run, a silent excerpt divided by a zero norm) or drop those rows (and their labels) "
-            f"before evaluating.")
-    return array
-
-
-def _inverse_norms(array: np.ndarray) -> np.ndarray:
-    """1/|x| per row, 0 for zero rows (so their cosine with anything is 0)."""
-    norms = np.linalg.norm(array, axis=1)
-    inverse = np.zeros_like(norms)
-    np.divide(1.0, norms, out=inverse, where=norms > 0)
-    return inverse.astype(np.float32)
-
-
-def unit_rows(embeddings) -> np.ndarray:
-    """Each row divided by its L2 norm, (n, d) float32; a zero row stays zero.
-
-    The dot product of two unit rows is their cosine similarity: ``unit_rows(a) @ unit_rows(b).T``.
-    """
-    array = _as_embeddings(embeddings)
-    return array * _inverse_norms(array)[:, None]
-
-
-def cosine_matrix(embeddings) -> np.ndarray:
-    """Cosine similarity of every pair of rows, (n, n) float32 (0 for a zero row)."""
-    unit = unit_rows(embeddings)
-    return unit @ unit.T
-
-
-def _cosine_block(queries, query_inverse_norms, database, database_inverse_norms) -> np.ndarray:
-    """Cosine similarity (n_queries, n_database), scaled after the dot product (see the module docstring).
-
-    The scale is the outer product of the inverse norms, so that entry (i, j) and entry (j, i) of a transposed
-    block are bit-identical (a * b == b * a in IEEE arithmetic; (d * a) * b == (d * b) * a is not).
-    """
-    similarity = queries @ database.T
-    similarity *= query_inverse_norms[:, None] * database_inverse_norms[None, :]
-    return similarity
-
-
-def _top_k_rows(similarity: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The k largest entries of every row, best first, ties by lower column index.
-
-    Returns (values, columns), both (c, k), for a similarity block (c, n).
-
-    ``torch.topk`` picks k winners per row without a full sort, but its choice among equal values is not
-    specified. So the winners are re-sorted by (similarity desc, index asc), and the rare rows where more
-    entries equal the k-th value than fit (a tie across the cut) are redone exactly: everything above the
-    cut is in, and the lowest-indexed entries at the cut fill the remaining places.
-    """
-    values, columns = torch.topk(torch.from_numpy(similarity), k, dim=1, sorted=False)
-    values, columns = values.numpy(), columns.numpy()
-    threshold = values.min(axis=1)
-    ambiguous = np.nonzero(np.count_nonzero(similarity >= threshold[:, None], axis=1) > k)[0]
-    if ambiguous.size:
-        rows = similarity[ambiguous]
-        cut = threshold[ambiguous, None]
-        above, at_cut = rows > cut, rows == cut
-        places_left = k - above.sum(axis=1)
-        at_cut &= np.cumsum(at_cut, axis=1) <= places_left[:, None]
-        fixed = np.nonzero(above | at_cut)[1].reshape(len(ambiguous), k)  # row-major: ascending columns
-        columns = columns.copy()
-        columns[ambiguous] = fixed
-        values = values.copy()
-        values[ambiguous] = np.take_along_axis(rows, fixed, axis=1)
-    order = np.lexsort((columns, -values), axis=1)
-    return np.take_along_axis(values, order, axis=1), np.take_along_axis(columns, order, axis=1)
-
-
-def _default_chunk_size(n_database: int) -> int:
-    return max(1, _CHUNK_ENTRIES // max(n_database, 1))
-
-
-def _neighbor_chunks(embeddings, k: int, queries=None, exclude_self: bool = True,
-                     chunk_size: int | None = None) -> Iterator[tuple[int, int, np.ndarray]]:
-    """Yield (start, stop, neighbours (stop - start, k)) over consecutive chunks of the queries."""
-    database = _as_embeddings(embeddings)
-    if queries is None:
-        query_array = database
-    else:
-        query_array = _as_embeddings(queries, "queries")
-        exclude_self = False  # separate query vectors are not rows of the database
-        if query_array.shape[1] != database.shape[1]:
-            raise ValueError(f"queries have {query_array.shape[1]} dimensions but embeddings have "
-                             f"{database.shape[1]}; embed both with the same model.")
-    available = len(database) - int(exclude_self)
-    if not isinstance(k, int | np.integer) or k < 1:
-        raise ValueError(f"k must be a positive integer; got {k!r}.")
-    if k > available:
-        raise ValueError(f"k={k} but only {available} database items can be neighbours"
-                         f"{' (the query itself is excluded)' if exclude_self else ''}. Fix: lower k.")
-    if chunk_size is not None and int(chunk_size) < 1:
-        raise ValueError(f"chunk_size must be >= 1; got {chunk_size}.")
-    database_inverse = _inverse_norms(database)
-    if queries is None and k <= _SYMMETRIC_MAX_K:
-        # Square blocks: the default holds about _CHUNK_ENTRIES similarities per block.
-        block = int(np.sqrt(_CHUNK_ENTRIES)) if chunk_size is None else int(chunk_size)
-        yield from _symmetric_chunks(database, database_inverse, k, exclude_self, block)
-        return
-    chunk_size = _default_chunk_size(len(database)) if chunk_size is None else int(chunk_size)
-    query_inverse = database_inverse if queries is None else _inverse_norms(query_array)
-    for start in range(0, len(query_array), chunk_size):
-        stop = min(start + chunk_size, len(query_array))
-        similarity = _cosine_block(query_array[start:stop], query_inverse[start:stop], database, database_inverse)
-        if exclude_self:
-            similarity[np.arange(stop - start), np.arange(start, stop)] = -np.inf
-        yield start, stop, _top_k_rows(similarity, k)[1]
-
-
-def _symmetric_chunks(database, inverse_norms, k, exclude_self, block):
-    """Self-search over square blocks using sim(i, j) == sim(j, i): each off-diagonal block is computed once.
-
-    Blocks (i, j) with j >= i are visited row block by row block; block (i, j) updates the running top-k of
-    rows i directly and of rows j through its transpose. Every row's list is the exact top-k under the
-    order (similarity desc, index asc), because merging exact per-block top-k lists under that total order
-    is exact. Row block i is final (and yielded) once its blocks j >= i are done.
-    """
-    n = len(database)
-    best_values = np.full((n, k), -np.inf, dtype=np.float32)
-    best_columns = np.full((n, k), n, dtype=np.int64)  # sentinel index n loses every tie at -inf
-
-    def merge(rows: slice, similarity: np.ndarray, column_offset: int):
-        values, columns = _top_k_rows(similarity, min(k, similarity.shape[1]))
-        values = np.concatenate([best_values[rows], values], axis=1)
-        columns = np.concatenate([best_columns[rows], columns + column_offset], axis=1)
-        order = np.lexsort((columns, -values), axis=1)[:, :k]
-        best_values[rows] = np.take_along_axis(values, order, axis=1)
-        best_columns[rows] = np.take_along_axis(columns, order, axis=1)
-
-    for row_start in range(0, n, block):
-        rows = slice(row_start, min(row_start + block, n))
-        for column_start in range(row_start, n, block):
-            columns = slice(column_start, min(column_start + block, n))
-            similarity = _cosine_block(database[rows], inverse_norms[rows], database[columns], inverse_norms[columns])
-            if column_start == row_start:
-                if exclude_self:
-                    np.fill_diagonal(similarity, -np.inf)
-                merge(rows, similarity, column_start)
-            else:
-                merge(rows, similarity, column_start)
-                merge(columns, np.ascontiguousarray(similarity.T), row_start)
-        yield rows.start, rows.stop, best_columns[rows].copy()
-
-
-def nearest_neighbors(embeddings, k: int, queries=None, exclude_self: bool = True,
-                      chunk_size: int | None = None) -> np.ndarray:
-    """Indices of the k nearest database items by cosine similarity, best first.
-
-    Args:
-        embeddings: database, shape (n, d).
-        k: number of neighbours.
-        queries: optional separate query vectors, shape (n_queries, d). When None, every database row is a
-            query in turn.
-        exclude_self: when the queries are the database rows, leave each query out of its own neighbours.
-            Ignored (no exclusion) when ``queries`` is given: those vectors are not database rows, and a
-            duplicate of a query in the database is a legitimate first hit.
-        chunk_size: queries per chunk; None picks about 2**23 similarities per chunk (32 MB). For a
-            database searched against itself with k <= 64, chunks are square blocks of this many rows and
-            each block pair is computed once (the similarity is symmetric).
-
-    Returns:
-        int64 array (n_queries, k) of database row indices. Ties in similarity are broken by lower index.
-    """
-    parts = [neighbors for _, _, neighbors in _neighbor_chunks(embeddings, k, queries, exclude_self, chunk_size)]
-    if not parts:
-        return np.zeros((0, k), dtype=np.int64)
-    return np.concatenate(parts).astype(np.int64, copy=False)
-
+from mdrbench.similarity import (  # noqa: F401  (unit_rows, cosine_matrix: re-exported for the notebooks)
+    as_embeddings,
+    cosine_matrix,
+    inverse_norms,
+    nearest_neighbors,
+    neighbor_chunks,
+    scaled_cosine_block,
+    unit_rows,
+)
 
 # --------------------------------------------------------------------------------------------------------------
 # Similarity retrieval (multi-label R@K) and single-label retrieval (precision@1, MAP@R)
@@ -254,7 +58,7 @@ def recall_at_k_per_query(embeddings, labels, ks: Sequence[int] = (1, 2, 4, 8),
     Returns:
         (n, len(ks)) float64; NaN for a query without any tag (its fraction is 0/0).
     """
-    embeddings = _as_embeddings(embeddings)
+    embeddings = as_embeddings(embeddings)
     labels = _as_multi_hot(labels, len(embeddings))
     ks = sorted({int(k) for k in ks})
     if not ks or ks[0] < 1:
@@ -266,7 +70,7 @@ def recall_at_k_per_query(embeddings, labels, ks: Sequence[int] = (1, 2, 4, 8),
                          "the evaluated tracks (at least one tag on some track).")
     columns = np.array(ks) - 1
     per_query = np.full((len(embeddings), len(ks)), np.nan)
-    for start, stop, neighbors in _neighbor_chunks(embeddings, ks[-1], exclude_self=True, chunk_size=chunk_size):
+    for start, stop, neighbors in neighbor_chunks(embeddings, ks[-1], exclude_self=True, chunk_size=chunk_size):
         keep = np.flatnonzero(has_tags[start:stop])
         union = np.logical_or.accumulate(labels[neighbors[keep]], axis=1)[:, columns, :]  # (c, len(ks), n_tags)
         covered = (union & labels[start + keep][:, None, :]).sum(axis=2)
@@ -313,7 +117,7 @@ def _encode_single_labels(labels, n_rows: int) -> np.ndarray:
 
 def _retrieval_scores(embeddings, labels, chunk_size=None) -> tuple[float, float, int]:
     """(precision@1, MAP@R, number of scored queries) for single labels; shared by the public functions."""
-    embeddings = _as_embeddings(embeddings)
+    embeddings = as_embeddings(embeddings)
     codes = _encode_single_labels(labels, len(embeddings))
     relevant = np.bincount(codes)[codes] - 1  # R: other items with the same label
     scored = relevant > 0
@@ -324,7 +128,7 @@ def _retrieval_scores(embeddings, labels, chunk_size=None) -> tuple[float, float
     ranks = np.arange(1, max_relevant + 1)
     hits_at_1 = 0.0
     average_precision_sum = 0.0
-    for start, stop, neighbors in _neighbor_chunks(embeddings, max_relevant, chunk_size=chunk_size):
+    for start, stop, neighbors in neighbor_chunks(embeddings, max_relevant, chunk_size=chunk_size):
         keep = scored[start:stop]
         query_codes = codes[start:stop][keep]
         query_relevant = relevant[start:stop][keep]
@@ -379,7 +183,7 @@ def category_retrieval_scores(embeddings, factor_labels: Mapping[str, Sequence] 
     Returns:
         DataFrame indexed by category with columns precision_at_1, map_at_r, n_queries.
     """
-    embeddings = _as_embeddings(embeddings)
+    embeddings = as_embeddings(embeddings)
     rows = {}
     for category, values in factor_labels.items():
         space = embeddings
@@ -491,10 +295,10 @@ def tag_prototypes(embeddings, labels, normalize: bool = True) -> np.ndarray:
         float32 (n_tags, d). A tag carried by no track gets a NaN row, so that its scores are NaN and
         :func:`tag_auc` reports it as skipped rather than inventing a score.
     """
-    embeddings = _as_embeddings(embeddings)
+    embeddings = as_embeddings(embeddings)
     labels = _as_multi_hot(labels, len(embeddings))
     if normalize:
-        embeddings = embeddings * _inverse_norms(embeddings)[:, None]
+        embeddings = embeddings * inverse_norms(embeddings)[:, None]
     counts = labels.sum(axis=0)
     sums = labels.T.astype(np.float32) @ embeddings
     prototypes = np.full_like(sums, np.nan)
@@ -516,7 +320,7 @@ def prototype_scores(embeddings, prototypes, tag_categories: Sequence[str] | Non
     Returns:
         float32 (n, n_tags); a zero-norm embedding or prototype scores 0.
     """
-    embeddings = _as_embeddings(embeddings)
+    embeddings = as_embeddings(embeddings)
     prototypes = np.asarray(prototypes, dtype=np.float32)
     if prototypes.ndim != 2 or prototypes.shape[1] != embeddings.shape[1]:
         raise ValueError(f"prototypes must have shape (n_tags, {embeddings.shape[1]}); got {prototypes.shape}.")
@@ -525,7 +329,7 @@ def prototype_scores(embeddings, prototypes, tag_categories: Sequence[str] | Non
 
     def cosine(a, b):
         with np.errstate(invalid="ignore"):
-            return _cosine_block(a, _inverse_norms(a), b, _inverse_norms(b))
+            return scaled_cosine_block(a, inverse_norms(a), b, inverse_norms(b))
 
     if tag_categories is None:
         return cosine(embeddings, prototypes)
@@ -638,7 +442,7 @@ def triplet_accuracy(anchor, positive, negative, mask=None) -> float:
 def triplet_correct(anchor, positive, negative, mask=None) -> np.ndarray:
     """Per triplet, whether cos(anchor, positive) > cos(anchor, negative): (m,) bool (see
     :func:`triplet_accuracy`, its mean)."""
-    vectors = [_as_embeddings(x, name) for x, name in ((anchor, "anchor"), (positive, "positive"),
+    vectors = [as_embeddings(x, name) for x, name in ((anchor, "anchor"), (positive, "positive"),
                                                       (negative, "negative"))]
     if len({v.shape for v in vectors}) != 1:
         raise ValueError(f"anchor, positive and negative must have the same shape; got {[v.shape for v in vectors]}.")
@@ -647,7 +451,7 @@ def triplet_correct(anchor, positive, negative, mask=None) -> np.ndarray:
         if mask.shape != (vectors[0].shape[1],):
             raise ValueError(f"mask must have shape ({vectors[0].shape[1]},); got {mask.shape}.")
         vectors = [v * mask for v in vectors]
-    a, p, n = (v * _inverse_norms(v)[:, None] for v in vectors)
+    a, p, n = (v * inverse_norms(v)[:, None] for v in vectors)
     return (a * p).sum(axis=1) > (a * n).sum(axis=1)
 
 
@@ -656,10 +460,10 @@ def triplet_correctness(embeddings, triplets: Mapping[str, np.ndarray],
                         second_excerpt_embeddings=None) -> dict[str, dict[str, np.ndarray]]:
     """Per triplet, whether it is predicted right: {space: {notion: (m,) bool}}, the evidence behind
     :func:`triplet_accuracy_table` (same arguments; a notion without a sub-space is absent from "subspace")."""
-    embeddings = _as_embeddings(embeddings)
+    embeddings = as_embeddings(embeddings)
     second = None
     if second_excerpt_embeddings is not None:
-        second = _as_embeddings(second_excerpt_embeddings, "second_excerpt_embeddings")
+        second = as_embeddings(second_excerpt_embeddings, "second_excerpt_embeddings")
         if second.shape != embeddings.shape:
             raise ValueError(f"second_excerpt_embeddings has shape {second.shape}, embeddings {embeddings.shape}; "
                              f"give the second excerpt of the same tracks in the same order.")
@@ -774,7 +578,7 @@ def probe_predictions(embeddings, factors: pd.DataFrame, subspace_slices: Mappin
     from sklearn.preprocessing import StandardScaler
     from threadpoolctl import threadpool_limits
 
-    embeddings = _as_embeddings(embeddings)
+    embeddings = as_embeddings(embeddings)
     train_mask = np.asarray(train_mask)
     if train_mask.dtype != bool or train_mask.shape != (len(embeddings),):
         raise ValueError(f"train_mask must be a boolean array of shape ({len(embeddings)},); got "

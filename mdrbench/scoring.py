@@ -252,17 +252,25 @@ def score_model(model, corpus, features, sets, seeds, out_dir, subspaces: bool =
         folder = RunFolder(external_folder(out_dir, model.name, seed))
         done = load_result(folder.path)
         if done is not None:
+            # kept only when the same code and weights made it: a module edited under its old name is rescored
+            kept = model.identity is not None and (done.get("external") or {}).get("identity") == model.identity
+            if kept:
+                if verbose:
+                    print(f"{model.name} seed {seed}: scored earlier, kept", flush=True)
+                records.append(done)
+                continue
             if verbose:
-                print(f"{model.name} seed {seed}: scored earlier, kept", flush=True)
-            records.append(done)
-            continue
+                print(f"{model.name} seed {seed}: the stored scores come from another version of the model (or "
+                      f"one with no identity); scoring again", flush=True)
+            folder.file(RunFolder.RESULT).unlink()
         started = time.perf_counter()
         before_audio, before_embedding = embedder.audio_seconds, embedder.embedding_seconds
         evaluation = score_embedder(embedder, corpus, features, sets, seed=seed, subspaces=subspaces)
         total = time.perf_counter() - started
         audio, embedding = embedder.audio_seconds - before_audio, embedder.embedding_seconds - before_embedding
         record = {**evaluation.record, "config": model.name, "kind": "external", "training": None,
-                  "external": {**model.info, "embedding_size": evaluation.record["embedding_size"],
+                  "external": {**model.info, "identity": model.identity,
+                               "embedding_size": evaluation.record["embedding_size"],
                                "module_sample_rate": model.sample_rate,
                                "corpus_sample_rate": int(corpus.sample_rate),
                                "frontend_sample_rate": int(features.settings.sample_rate),

@@ -36,6 +36,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from mdrbench import similarity
 from mdrbench.corpus import CATEGORIES, Corpus, TagVocabulary
 from mdrbench.errors import MdrbenchError
 
@@ -354,15 +355,12 @@ def subspace_block(dim: int, subspace: str | None) -> slice:
     return subspace_slices(dim)[subspace]
 
 
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    vectors = np.asarray(vectors, dtype=np.float32)
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
-
-
-def _top(similarities: np.ndarray, k: int) -> np.ndarray:
-    """Row-wise indices of the k largest values, best first, ties to the lower index; NaN last."""
-    order = np.argsort(-np.nan_to_num(similarities, nan=-np.inf), axis=-1, kind="stable")
-    return order[..., :k]
+def _cosines(queries: np.ndarray, database: np.ndarray) -> np.ndarray:
+    """(m, n) cosines from the one kernel of :mod:`mdrbench.similarity`; its ValueError as a SearchError."""
+    try:
+        return similarity.cosine_block(queries, database)
+    except ValueError as error:
+        raise SearchError(str(error)) from None
 
 
 def _check_k(k: int) -> int:
@@ -400,10 +398,10 @@ def nearest(embeddings: np.ndarray, query, k: int = 5, subspace: str | None = No
         raise SearchError(f"the query has {vector.shape[0]} dimensions, the database {embeddings.shape[1]}: they "
                           f"come from different models. Fix: embed both with the same run.")
     block = subspace_block(embeddings.shape[1], subspace)
-    similarities = _unit(embeddings[:, block]) @ _unit(vector[block])
+    similarities = _cosines(vector[None, block], embeddings[:, block])[0]
     if exclude is not None:
         similarities[exclude] = np.nan
-    order = _top(similarities, k + (exclude is not None))
+    order = similarity.top_k(similarities, k + (exclude is not None))
     order = order[~np.isnan(similarities[order])][:k]
     return order.astype(np.int64), similarities[order].astype(np.float32)
 
@@ -427,8 +425,8 @@ def nearest_across(queries: np.ndarray, database: np.ndarray, k: int = 5, subspa
                           f"one D: embed both with the same run.")
     k = _check_k(k)
     block = subspace_block(database.shape[1], subspace)
-    similarities = _unit(queries[:, block]) @ _unit(database[:, block]).T
-    order = _top(similarities, k)
+    similarities = _cosines(queries[:, block], database[:, block])
+    order = similarity.top_k(similarities, k)
     return order.astype(np.int64), np.take_along_axis(similarities, order, axis=1).astype(np.float32)
 
 
@@ -455,7 +453,7 @@ def by_tag(tag_scores: np.ndarray, tag_index: int, k: int = 5) -> tuple[np.ndarr
         raise SearchError("no track has a score for this tag: a triplet model scores tags against prototypes of "
                           "tagged training tracks, and none are known here. Fix: search the run's test set, or "
                           "embed a corpus that has the run's vocabulary and a train split.")
-    order = _top(column, k)
+    order = similarity.top_k(column, k)
     order = order[~np.isnan(column[order])]
     return order.astype(np.int64), column[order]
 

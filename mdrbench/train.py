@@ -33,6 +33,7 @@ import torch
 import mdrbench
 from mdrbench.configs import Config, get_config
 from mdrbench.models import RepresentationModel, build_model, fixed_excerpts
+from mdrbench.similarity import mean_pairwise_cosine  # re-exported: notebooks 02 and 13 call train.mean_pairwise_cosine
 from mdrbench.sizes import Size, get_size
 
 STOPPED_BY = ("schedule", "cap", "nan")
@@ -311,18 +312,6 @@ class FixedValidation(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["val_loss"], logs["val_mean_cosine"] = self.validation_loss()
-
-
-def mean_pairwise_cosine(embeddings: np.ndarray) -> float:
-    """Mean cosine over all pairs of distinct rows of (n, D): about 0 for a spread space, near 1 for a
-    collapsed one (every embedding points the same way)."""
-    embeddings = np.asarray(embeddings, dtype=np.float64)
-    unit = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
-    n = len(unit)
-    if n < 2:
-        return math.nan
-    total = unit.sum(axis=0)
-    return float((total @ total - (unit * unit).sum()) / (n * (n - 1)))
 
 
 # --------------------------------------------------------------------------------------------- precision

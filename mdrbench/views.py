@@ -991,7 +991,7 @@ def cosine_heatmaps(embeddings_by_name: Mapping[str, np.ndarray], order=None, la
         groups: (n,) group of each row, in the original row order: a line is drawn where the group changes
             along ``order``.
     """
-    from mdrbench.metrics import cosine_matrix
+    from mdrbench.similarity import cosine_matrix
 
     if not embeddings_by_name:
         raise ValueError("embeddings_by_name is empty: pass at least one name -> (n, d) array.")

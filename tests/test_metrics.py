@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import mdrbench  # noqa: F401  (sets the keras backend before anything imports keras)
 from mdrbench import metrics
+from mdrbench import similarity as similarity_kernel
 from mdrbench.subspaces import subspace_masks, subspace_slices
 
 # --------------------------------------------------------------------------------------------------------------
@@ -23,8 +24,7 @@ from mdrbench.subspaces import subspace_masks, subspace_slices
 def reference_neighbors(embeddings, k, exclude_self=True):
     """Full similarity matrix, sort by (similarity desc, index asc); same cosine formula as the module."""
     x = np.asarray(embeddings, dtype=np.float32)
-    inverse = metrics._inverse_norms(x)
-    similarity = metrics._cosine_block(x, inverse, x, inverse)
+    similarity = similarity_kernel.cosine_block(x, x)
     if exclude_self:
         np.fill_diagonal(similarity, -np.inf)
     index = np.broadcast_to(np.arange(len(x)), similarity.shape)
@@ -60,12 +60,12 @@ small_integer_embeddings = st.integers(4, 30).flatmap(
 @contextmanager
 def search_path(symmetric: bool):
     """Force the symmetric block search or the row-chunk search (normally picked by k)."""
-    saved = metrics._SYMMETRIC_MAX_K
-    metrics._SYMMETRIC_MAX_K = 10**9 if symmetric else 0
+    saved = similarity_kernel._SYMMETRIC_MAX_K
+    similarity_kernel._SYMMETRIC_MAX_K = 10**9 if symmetric else 0
     try:
         yield
     finally:
-        metrics._SYMMETRIC_MAX_K = saved
+        similarity_kernel._SYMMETRIC_MAX_K = saved
 
 
 @settings(max_examples=80, deadline=None)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mdrbench import paths
 from mdrbench.evaluate import ModelEmbedder, evaluate, make_evaluation_sets
 from mdrbench.features import compute_features
 from mdrbench.plugins import (
@@ -23,6 +24,7 @@ from mdrbench.scoring import fit_subspace_projection, score_embedder, score_mode
 from mdrbench.synth import synthesize
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
+AMBIENT_HOME = paths.home()  # where the ci corpus lives (CI's `mdrbench bench` made it); read before `tiny` moves it
 
 GOOD_MODULE = """
 import os
@@ -346,6 +348,32 @@ def test_mdrbench_score_writes_an_external_row_into_the_report(tiny, tmp_path):
 
     table = external_table(collect_results(out))
     assert table.loc["mel_statistics", "seeds"] == 2 and table.loc["mel_statistics", "D"] == 128
+
+
+@pytest.mark.parametrize("module", ["mdrbench.hear_modules.mel_statistics", "mdrbench.hear_modules.random_projection",
+                                    "exported reference run"])
+def test_mdrbench_score_at_ci_scores_the_three_shipped_modules(module, tmp_path):
+    """The issue's "runs in CI": the real ci corpus (not the tiny one), every task including the learned
+    sub-spaces, one seed. The exported module is the reference bundle's triplet-norm-dis seed 0 (trained at
+    default: the same front-end, so it embeds the ci corpus as it would its own)."""
+    from mdrbench.reference import reference_folder
+
+    if module == "exported reference run":
+        done = run_cli("export-hear", reference_folder("default") / "runs" / "triplet-norm-dis" / "seed0", "--out",
+                       tmp_path / "hear", home=AMBIENT_HOME)
+        assert done.returncode == 0, done.stderr
+        module = str(next((tmp_path / "hear").glob("*.py")))
+    out = tmp_path / "results"
+    done = run_cli("score", "--hear-module", module, "--size", "ci", "--seeds", "1", "--out", out, home=AMBIENT_HOME)
+    assert done.returncode == 0, done.stderr
+    (result_path,) = (out / "external").glob("*/seed0/result.json")
+    result = json.loads(result_path.read_text())
+    assert result["kind"] == "external" and result["external"]["corpus_sample_rate"] == 16000
+    for space in ("complete", "subspace"):
+        values = [result["triplets"][space][notion] for notion in ("genre", "mood", "instrument", "era", "overall")]
+        assert all(0.0 <= value <= 1.0 for value in values), (space, values)
+    assert (result_path.parent / "test_subspace_embeddings.npy").exists()
+    assert result_path.parent.parent.name in (out / "report.md").read_text()
 
 
 def test_mdrbench_score_with_a_bad_module_is_one_line_and_exit_2(tiny, tmp_path):

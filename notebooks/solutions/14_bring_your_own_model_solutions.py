@@ -49,8 +49,8 @@ if "google.colab" in sys.modules:
 # the library's), so that it runs on its own. Every number is printed, never written here; the `assert` lines
 # check the answers against a second computation.
 #
-# **Time:** ci about 3 min, measured on 2 CPU cores (three scorings; the exported model's embedding pass is most
-# of it) · default about 25 min, estimated from the ci timings · full: not measured.
+# **Time:** ci about 1 min, measured on 2 CPU cores from an empty embedding cache (four scorings; the exported
+# model's embedding pass is most of it) · default not yet measured · full: not measured.
 
 # %%
 import tempfile
@@ -99,8 +99,8 @@ def band_module_source(n_bands):
 
             def __init__(self):
                 super().__init__()
-                edges = torch.logspace(math.log10(60.0), math.log10(sample_rate / 2), N_BANDS + 1)
-                bins = torch.fft.rfftfreq(N_FFT, 1.0 / sample_rate)
+                edges = torch.logspace(math.log10(60.0), math.log10(self.sample_rate / 2), N_BANDS + 1)
+                bins = torch.fft.rfftfreq(N_FFT, 1.0 / self.sample_rate)
                 bands = (bins >= edges[:-1, None]) & (bins < edges[1:, None])
                 nearest = (bins[None, :] - (edges[:-1, None] + edges[1:, None]) / 2).abs().argmin(dim=1)
                 bands[torch.arange(N_BANDS), nearest] = True
@@ -255,4 +255,7 @@ back["difference"] = back.iloc[:, 1] - back.iloc[:, 0]
 display(back.round(4))
 print(f"AUC: the run's own {own['AUC']:.3f}; through the plug-in, logistic probe {through_plugin['AUC']:.3f}, "
       f"prototypes {through_plugin['AUC-prototype']:.3f}")
-assert back["difference"].abs().max() <= 0.02, back
+# R@K is in percent: one test query moves it by 100 / n_test; float rounding in the audio path may move a tie
+recall_rows = ["R@1", "R@2", "R@4", "R@8"]
+assert (back.loc[recall_rows, "difference"].abs() <= 100 / len(workspace.test_tracks)).all(), back
+assert abs(back.loc["complete:overall", "difference"]) <= 0.01, back
