@@ -326,6 +326,21 @@ def test_hearbaseline_naive_is_scored_as_any_module(tiny, tmp_path, monkeypatch)
 
 
 # ------------------------------------------------------------------------------------------------- the CLI
+def test_stored_scores_are_kept_for_the_same_module_and_redone_for_a_changed_one(tiny, tmp_path, capsys):
+    _, corpus, features, sets = tiny
+    path = write_module(tmp_path, name="edited")
+    out = tmp_path / "results"
+    first = score_model(load_hear_module(path), corpus, features, sets, [0], out, subspaces=False, progress=False)
+    kept = score_model(load_hear_module(path), corpus, features, sets, [0], out, subspaces=False, progress=False)
+    assert "scored earlier, kept" in capsys.readouterr().out and kept[0] == first[0]
+    path.write_text(path.read_text() + "\n# an edit under the same name\n")
+    redone = score_model(load_hear_module(path), corpus, features, sets, [0], out, subspaces=False, progress=False)
+    assert "scoring again" in capsys.readouterr().out
+    assert redone[0]["external"]["identity"] != first[0]["external"]["identity"]
+    assert json.loads((out / "external" / "edited" / "seed0" / "result.json").read_text())["external"][
+        "identity"] == redone[0]["external"]["identity"]
+
+
 def run_cli(*args, home):
     env = {**os.environ, "MDRBENCH_HOME": str(home)}
     env.pop("MDRBENCH_DEBUG", None)
