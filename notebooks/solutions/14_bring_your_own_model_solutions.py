@@ -50,7 +50,8 @@ if "google.colab" in sys.modules:
 # check the answers against a second computation.
 #
 # **Time:** ci about 1 min, measured on 2 CPU cores from an empty embedding cache (four scorings; the exported
-# model's embedding pass is most of it) · default not yet measured · full: not measured.
+# model's embedding pass is most of it) · default about 6 min
+# (measured in two parts, 224 s and 121 s, with notebook 14's corpus in place) · full: not measured.
 
 # %%
 import tempfile
@@ -199,7 +200,10 @@ function_rows = scored(plugins.function_model(band_energies, SAMPLE_RATE, name="
 both = pd.DataFrame({"HEAR module": many[["R@1", "AUC", "complete:overall"]].mean(),
                      "NumPy function": function_rows[["R@1", "AUC", "complete:overall"]].mean()})
 display(both.round(4))
-assert np.allclose(both["HEAR module"], both["NumPy function"], atol=0.01), both
+difference = (both["HEAR module"] - both["NumPy function"]).abs()
+# R@1 is in percent: one test query moves it by 100 / n_test; the AUC and triplet accuracy are fractions
+assert difference["R@1"] <= 100 / len(workspace.test_tracks), both
+assert difference[["AUC", "complete:overall"]].max() <= 0.01, both
 
 # %% [markdown]
 # ## Exercise 3: break it on purpose
@@ -255,7 +259,10 @@ back["difference"] = back.iloc[:, 1] - back.iloc[:, 0]
 display(back.round(4))
 print(f"AUC: the run's own {own['AUC']:.3f}; through the plug-in, logistic probe {through_plugin['AUC']:.3f}, "
       f"prototypes {through_plugin['AUC-prototype']:.3f}")
-# R@K is in percent: one test query moves it by 100 / n_test; float rounding in the audio path may move a tie
+# R@K is in percent: one test query moves it by 100 / n_test. The run's own numbers may come from another
+# precision (the reference results were evaluated in bf16) while the plug-in runs here in fp32 from audio, which
+# moves a few near-ties: half a point of R@K is the tolerance then.
 recall_rows = ["R@1", "R@2", "R@4", "R@8"]
-assert (back.loc[recall_rows, "difference"].abs() <= 100 / len(workspace.test_tracks)).all(), back
+recall_tolerance = max(100 / len(workspace.test_tracks), 0.5)
+assert (back.loc[recall_rows, "difference"].abs() <= recall_tolerance).all(), back
 assert abs(back.loc["complete:overall", "difference"]) <= 0.01, back
