@@ -179,10 +179,30 @@ def planned_runs(configs: list[str], seeds: list[int]) -> list[tuple[str, int]]:
             for name in dict.fromkeys(trained_as(c) for c in configs)]
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """"I/N" -> (I, N), 1 <= I <= N: shard I of N (a Slurm array's task id and its count)."""
+    parts = str(text).split("/")
+    try:
+        index, count = (int(part) for part in parts)
+    except ValueError:
+        index = count = 0
+    if len(parts) != 2 or not 1 <= index <= count:
+        raise ValueError(f"--shard {text!r} is not I/N with 1 <= I <= N. Fix: e.g. --shard 1/4 ... --shard 4/4 "
+                         f"(with Slurm: --shard $((SLURM_ARRAY_TASK_ID + 1))/$SLURM_ARRAY_TASK_COUNT for ids from 0).")
+    return index, count
+
+
+def shard_runs(planned: list[tuple[str, int]], index: int, count: int) -> list[tuple[str, int]]:
+    """Shard ``index`` of ``count`` (1-based) of the planned runs: every count-th run from the index-th, so the
+    shards are disjoint, together the whole grid, fixed by the grid alone (every shard computes the same list),
+    and each holds a mix of configurations and seeds."""
+    return planned[index - 1::count]
+
+
 def run_benchmark(size: str | Size = "default", configs: str | list[str] = "all", seeds: int | list[int] | None = None,
                   out_dir: str | Path = "results", corpus: Corpus | None = None, corpus_seed: int = 0,
                   progress: bool = True, verbose: int = 1, human: pd.DataFrame | None = None,
-                  timing: bool = True) -> pd.DataFrame:
+                  timing: bool = True, shard: tuple[int, int] | None = None) -> pd.DataFrame:
     """Train and evaluate every (configuration, seed), resuming finished runs; write the report.
 
     Args:
@@ -193,6 +213,10 @@ def run_benchmark(size: str | Size = "default", configs: str | list[str] = "all"
         corpus: a corpus to use instead of the synthetic one of the size.
         human: real Dim-Sim triplets to score instead of simulated raters.
         timing: measure the step cost of every configuration at the end (see :func:`measure_step_costs`).
+        shard: (I, N): train only shard I of N of the grid (:func:`shard_runs`), into the same results folder,
+            for clusters that schedule job arrays (Slurm). A shard measures no step costs: those come from one
+            machine, interleaved, so the call without ``shard`` that follows the array measures them and
+            writes the complete report (every run is then kept, none retrained).
 
     Returns the results table (one row per run and baseline).
     """
@@ -217,6 +241,14 @@ def run_benchmark(size: str | Size = "default", configs: str | list[str] = "all"
     run_baselines(corpus, features, sets, seed_list, out_dir, verbose)
 
     planned = planned_runs(names, seed_list)
+    if shard is not None:
+        index, count = shard
+        whole = len(planned)
+        planned = shard_runs(planned, index, count)
+        timing = False
+        if verbose:
+            print(f"shard {index}/{count}: {len(planned)} of the grid's {whole} runs; run `mdrbench bench` without "
+                  f"--shard once every shard has finished, for the step costs and the whole report", flush=True)
     for position, (name, seed) in enumerate(planned, start=1):
         run_dir = run_folder(out_dir, name, seed)
         if load_result(run_dir) is not None:

@@ -117,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", type=Path, default=None,
                        help="results folder (default: $MDRBENCH_HOME/results/SIZE, which the notebooks read; "
                             "with --corpus, $MDRBENCH_HOME/results/SIZE-CORPUSNAME)")
+    bench.add_argument("--shard", default=None, metavar="I/N",
+                       help="train only shard I of N of the grid, into the same results folder (a Slurm job "
+                            "array: one shard per task); then one call without --shard measures the step costs "
+                            "and writes the whole report")
 
     score = commands.add_parser(
         "score", help="score any audio embedding model (a HEAR 2021 module) on the study's tasks",
@@ -430,6 +434,14 @@ def _bench(args) -> None:
 
     if args.seeds is not None and args.seeds < 1:
         raise CommandError("--seeds must be at least 1.")
+    shard = None
+    if args.shard is not None:
+        from mdrbench.bench import parse_shard
+
+        try:
+            shard = parse_shard(args.shard)
+        except ValueError as error:
+            raise CommandError(str(error)) from None
     from mdrbench.paths import results_dir
     from mdrbench.sizes import get_size, with_overrides
 
@@ -451,7 +463,7 @@ def _bench(args) -> None:
     # A live progress bar in a terminal; one line per epoch in logs (CI), where a bar is just noise.
     verbose = 1 if sys.stdout.isatty() else 2
     results = run_benchmark(size=size, configs=args.configs, seeds=args.seeds, out_dir=out, corpus=corpus,
-                            verbose=verbose, human=human)
+                            verbose=verbose, human=human, shard=shard)
     if len(results):
         print(markdown_table(compact(table1(results), TABLE1_DIGITS)[["time_ratio", "R@1", "R@8", "AUC", "converged"]]))
     print(f"report: {out / 'report.md'} and {out / 'report.html'}")

@@ -114,6 +114,43 @@ def test_resume_redoes_only_unfinished_runs_and_the_report_names_unreadable_file
     assert trained == ["triplet-norm-dis"]
 
 
+def test_shards_are_disjoint_cover_the_grid_and_are_fixed_by_it():
+    planned = bench.planned_runs(["triplet-norm-dis", "proxy-norm-full", "classification-norm-full",
+                                  "classification-raw-full"], [0, 1, 2])
+    for count in (1, 2, 3, 4, 7, 20):
+        shards = [bench.shard_runs(planned, index, count) for index in range(1, count + 1)]
+        assert sorted(run for shard in shards for run in shard) == sorted(planned)
+        assert sum(len(shard) for shard in shards) == len(planned)  # disjoint
+        assert max(map(len, shards)) - min(map(len, shards)) <= 1  # balanced
+    assert bench.parse_shard("2/5") == (2, 5)
+    for bad in ("0/3", "4/3", "1", "a/b", "1/2/3", "-1/2"):
+        with pytest.raises(ValueError, match="is not I/N"):
+            bench.parse_shard(bad)
+
+
+def test_a_sharded_grid_trains_each_run_once_and_the_last_call_only_assembles(tiny, monkeypatch):
+    folder, corpus, size = tiny
+    out = folder / "sharded"
+    real_train, trained = mdrbench.train.train, []
+
+    def counting_train(name, *args, **kwargs):
+        trained.append(name)
+        return real_train(name, *args, **kwargs)
+
+    monkeypatch.setattr("mdrbench.train.train", counting_train)
+    configs = "triplet-norm-dis,proxy-norm-full"
+    for index in (1, 2):
+        bench.run_benchmark(size=size, configs=configs, seeds=1, out_dir=out, corpus=corpus, progress=False,
+                            verbose=0, shard=(index, 2))
+        assert not (out / "timing.json").exists()  # step costs come from one machine, after the array
+    assert sorted(trained) == ["proxy-norm-full", "triplet-norm-dis"]
+    results = bench.run_benchmark(size=size, configs=configs, seeds=1, out_dir=out, corpus=corpus,
+                                  progress=False, verbose=0)
+    assert sorted(trained) == ["proxy-norm-full", "triplet-norm-dis"]  # nothing retrained
+    assert {"proxy-norm-full", "triplet-norm-dis"} <= set(results[results["kind"] == "model"]["config"])
+    assert (out / "timing.json").exists()
+
+
 def test_results_folder_of_another_benchmark_is_refused(tiny):
     folder, corpus, size = tiny
     out = folder / "other"
