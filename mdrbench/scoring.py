@@ -41,7 +41,7 @@ PROJECTION_PATIENCE = 5
 PROJECTION_BATCH = 256
 PROJECTION_LEARNING_RATE = 1e-3
 MARGIN = 0.1
-SUBSPACE_EMBEDDINGS = "test_subspace_embeddings.npy"  # an external run's test tracks in its learned sub-spaces
+SUBSPACE_EMBEDDINGS = "test_subspace_embeddings"  # array of an external run: its test tracks in the learned blocks
 
 
 # --------------------------------------------------------------------------------------- learned sub-spaces
@@ -244,7 +244,7 @@ def score_model(model, corpus, features, sets, seeds, out_dir, subspaces: bool =
     """
     from mdrbench.bench import save_evaluation
     from mdrbench.plugins import AudioExcerptEmbedder
-    from mdrbench.results import RunFolder, external_folder, load_result
+    from mdrbench.results import RunFolder, atomic_save_npy, external_folder, load_result
 
     embedder = AudioExcerptEmbedder(model, corpus, features, batch_size=batch_size, cache=cache, progress=progress)
     records = []
@@ -281,7 +281,8 @@ def score_model(model, corpus, features, sets, seeds, out_dir, subspaces: bool =
                                       "excerpts_embedded": embedder.embedded_excerpts}}
         save_evaluation(evaluation, corpus, folder)
         if evaluation.subspace_test_embeddings is not None:  # what the sub-space picture of notebook 14 shows
-            np.save(folder.file(SUBSPACE_EMBEDDINGS), evaluation.subspace_test_embeddings.astype(np.float32))
+            atomic_save_npy(folder.file(f"{SUBSPACE_EMBEDDINGS}.npy"),
+                            evaluation.subspace_test_embeddings.astype(np.float32))
         folder.finish(record)
         records.append(record)
         if verbose:

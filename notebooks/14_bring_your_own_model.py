@@ -285,7 +285,7 @@ views.triplet_accuracy_figure(triplets.loc[["subspace"], list(views.TRIPLET_COLU
 slices = workspace.subspaces(4 * scoring.SUBSPACE_WIDTH)  # {category: slice}: the study's layout, ours too
 labels_by_category = {category: workspace.test_factors[category].to_numpy() for category in slices}
 our_blocks = RunFolder(external_folder(SCORES, MODULE_NAME, workspace.result_seeds[0])).array(
-    "test_subspace_embeddings")
+    scoring.SUBSPACE_EMBEDDINGS)
 for color_by in ("genre", "instrument"):
     views.subspace_grid(our_blocks, labels_by_category, slices, color_by=color_by, method=PROJECTION, seed=SEED,
                         title=f"{MODULE_NAME}, learned sub-spaces: coloured by {color_by}").show()
