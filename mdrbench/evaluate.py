@@ -355,7 +355,7 @@ def evaluate(embedder, corpus: Corpus, features, sets: EvaluationSets, seed: int
         "triplets": triplet_table.to_dict(orient="index"),
         "track_triplet_accuracy": track_accuracy,
         **human,
-        "embedding_spread": spread(test_embeddings),
+        "embedding_spread": cosine_spread(test_embeddings),
         "disentanglement": None if probe is None else probe.to_dict(orient="index"),
         "n_test_tracks": int(len(test)),
     }
@@ -454,12 +454,6 @@ def _human_accuracies(embedder, features, sets: EvaluationSets, test: np.ndarray
     if (anchor_rows < 0).any():  # a real Dim-Sim anchor outside the test split: no query to resample it with
         return out, None, None
     return out, correct, anchor_rows
-
-
-def spread(embeddings: np.ndarray) -> dict:
-    """Mean and 5th percentile of the pairwise cosine of (n, D) embeddings: near 1 means a collapsed space
-    (:func:`mdrbench.similarity.cosine_spread`)."""
-    return cosine_spread(embeddings)
 
 
 def baseline_embedder(name: str, corpus: Corpus, features, seed: int = 0):

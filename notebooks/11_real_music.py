@@ -84,9 +84,9 @@ from IPython.display import Markdown, display
 
 import mdrbench.audio
 import mdrbench.cli
-import mdrbench.evaluate
 import mdrbench.features
 import mdrbench.search
+import mdrbench.similarity
 import mdrbench.sources
 import mdrbench.views as views
 from mdrbench.corpus import CATEGORIES, Corpus
@@ -218,8 +218,8 @@ hover = [f"{t}: {', '.join(test_factors.iloc[i])}" for i, t in enumerate(test_id
 hover += [f"{t}: {', '.join(real.tags_of(i))}" for i, t in enumerate(embedded.track_ids)]
 views.embedding_scatter(both, labels, hover=hover,
                         title=f"{MODEL}: synthetic test tracks (by genre) and the real recordings (PCA)").show()
-spread = pd.DataFrame({"synthetic test tracks": mdrbench.evaluate.spread(run.test_embeddings),
-                       "real recordings": mdrbench.evaluate.spread(embedded.embeddings)}).T
+spread = pd.DataFrame({"synthetic test tracks": mdrbench.similarity.cosine_spread(run.test_embeddings),
+                       "real recordings": mdrbench.similarity.cosine_spread(embedded.embeddings)}).T
 spread["tracks"] = [len(test_ids), len(embedded.track_ids)]
 display(spread.round(3))
 

@@ -60,9 +60,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-import mdrbench.evaluate
 import mdrbench.features
 import mdrbench.search
+import mdrbench.similarity
 import mdrbench.sources
 from mdrbench.corpus import CATEGORIES, Corpus
 from mdrbench.metrics import cosine_matrix, unit_rows
@@ -162,12 +162,13 @@ rows = {}
 for name, model_run in ((MODEL, run), (OTHER_MODEL, other_run)):
     real_embeddings = mdrbench.search.embed_corpus(model_run, real, features).embeddings
     test_embeddings = model_run.test_embeddings
-    real_spread = mdrbench.evaluate.spread(real_embeddings)["mean_cosine"]
+    real_spread = mdrbench.similarity.cosine_spread(real_embeddings)["mean_cosine"]
+    test_spread = mdrbench.similarity.cosine_spread(test_embeddings)["mean_cosine"]
     cosines = cosine_matrix(real_embeddings)
     assert np.isclose(real_spread, cosines[~np.eye(len(cosines), dtype=bool)].mean())
     hubs = mdrbench.search.nearest_across(real_embeddings, test_embeddings, k=1)[0][:, 0]
     rows[name] = {"mean cosine, real recordings": real_spread,
-                  "mean cosine, synthetic test tracks": mdrbench.evaluate.spread(test_embeddings)["mean_cosine"],
+                  "mean cosine, synthetic test tracks": test_spread,
                   "distinct nearest synthetic tracks": len(np.unique(hubs)), "recordings": len(real_embeddings)}
 spread_table = pd.DataFrame(rows).T.astype({"distinct nearest synthetic tracks": int, "recordings": int})
 print(spread_table.round(3).to_string())
