@@ -92,7 +92,7 @@ def run_baselines(corpus: Corpus, features, sets: EvaluationSets, seeds: list[in
 
 
 def measure_step_costs(configs: list[str], corpus: Corpus, features, size: Size, rounds: int = TIMING_ROUNDS,
-                       steps: int = TIMING_STEPS, verbose: int = 1) -> dict[str, dict]:
+                       steps: int = TIMING_STEPS, verbose: int = 1, precision: str = "auto") -> dict[str, dict]:
     """The wall time of one training step of every configuration, measured in this process, round-robin.
 
     Each round times ``steps`` steps of every configuration in turn (after a warm-up step), and the figure is
@@ -108,7 +108,7 @@ def measure_step_costs(configs: list[str], corpus: Corpus, features, size: Size,
     from mdrbench.models import build_model
     from mdrbench.train import _tag_categories, excerpts_per_step, make_sampler, resolve_precision, steps_per_epoch
 
-    precision = resolve_precision("auto")
+    precision = resolve_precision(precision)
 
     train_tracks = corpus.split_indices("train")
     settings = features.settings
@@ -199,10 +199,32 @@ def shard_runs(planned: list[tuple[str, int]], index: int, count: int) -> list[t
     return planned[index - 1::count]
 
 
+def prepare_benchmark(size: Size, out_dir: Path, seeds: list[int], corpus: Corpus | None = None, corpus_seed: int = 0,
+                      human: pd.DataFrame | None = None, progress: bool = True, verbose: int = 1):
+    """Everything before the grid, done once: the corpus and its feature cache (built or validated), the results
+    folder's manifest, the evaluation sets, the vocabulary and the baselines. Returns (corpus, features, sets)."""
+    from mdrbench.features import FRONTENDS, compute_features
+
+    if corpus is None:
+        from mdrbench.synth import ensure_corpus
+
+        corpus = ensure_corpus(size, seed=corpus_seed, progress=progress)
+    features = compute_features(corpus, FRONTENDS[size.frontend], progress=progress)
+    check_manifest(out_dir, benchmark_manifest(size, corpus))
+
+    sets = make_evaluation_sets(corpus, features, seed=corpus_seed, human=human)
+    vocabulary = pd.DataFrame({"tag": corpus.vocabulary.tags, "category": corpus.vocabulary.categories})
+    atomic_write_text(out_dir / "vocabulary.csv", vocabulary.to_csv(index=False))
+    atomic_write_text(out_dir / "human_triplets.csv", sets.human.to_csv(index=False))
+    run_baselines(corpus, features, sets, seeds, out_dir, verbose)
+    return corpus, features, sets
+
+
 def run_benchmark(size: str | Size = "default", configs: str | list[str] = "all", seeds: int | list[int] | None = None,
                   out_dir: str | Path = "results", corpus: Corpus | None = None, corpus_seed: int = 0,
                   progress: bool = True, verbose: int = 1, human: pd.DataFrame | None = None,
-                  timing: bool = True, shard: tuple[int, int] | None = None) -> pd.DataFrame:
+                  timing: bool = True, shard: tuple[int, int] | None = None, threads: int | None = None,
+                  precision: str = "auto") -> pd.DataFrame:
     """Train and evaluate every (configuration, seed), resuming finished runs; write the report.
 
     Args:
@@ -217,28 +239,28 @@ def run_benchmark(size: str | Size = "default", configs: str | list[str] = "all"
             for clusters that schedule job arrays (Slurm). A shard measures no step costs: those come from one
             machine, interleaved, so the call without ``shard`` that follows the array measures them and
             writes the complete report (every run is then kept, none retrained).
+        threads: torch's intra-op threads for training and timing (:func:`mdrbench.train.pin_threads`);
+            None keeps torch's default. A Ray grid pins the same number in every task, so both compute alike.
+        precision: "auto", "fp32" or "bf16" (see :func:`mdrbench.train.resolve_precision`).
 
     Returns the results table (one row per run and baseline).
     """
-    from mdrbench.features import FRONTENDS, compute_features
+    from mdrbench.train import pinned_threads
+
+    with pinned_threads(threads):
+        return _run_benchmark(size, configs, seeds, out_dir, corpus, corpus_seed, progress, verbose, human, timing,
+                              shard, precision)
+
+
+def _run_benchmark(size, configs, seeds, out_dir, corpus, corpus_seed, progress, verbose, human, timing, shard,
+                   precision) -> pd.DataFrame:
     from mdrbench.report import write_report
-    from mdrbench.train import train
 
     size = get_size(size) if isinstance(size, str) else size
     names, seed_list = config_names(configs), seed_numbers(size, seeds)
     out_dir = Path(out_dir)
-    if corpus is None:
-        from mdrbench.synth import ensure_corpus
-
-        corpus = ensure_corpus(size, seed=corpus_seed, progress=progress)
-    features = compute_features(corpus, FRONTENDS[size.frontend], progress=progress)
-    check_manifest(out_dir, benchmark_manifest(size, corpus))
-
-    sets = make_evaluation_sets(corpus, features, seed=corpus_seed, human=human)
-    vocabulary = pd.DataFrame({"tag": corpus.vocabulary.tags, "category": corpus.vocabulary.categories})
-    atomic_write_text(out_dir / "vocabulary.csv", vocabulary.to_csv(index=False))
-    atomic_write_text(out_dir / "human_triplets.csv", sets.human.to_csv(index=False))
-    run_baselines(corpus, features, sets, seed_list, out_dir, verbose)
+    corpus, features, sets = prepare_benchmark(size, out_dir, seed_list, corpus, corpus_seed, human, progress,
+                                               verbose)
 
     planned = planned_runs(names, seed_list)
     if shard is not None:
@@ -257,24 +279,49 @@ def run_benchmark(size: str | Size = "default", configs: str | list[str] = "all"
             continue
         if verbose:
             print(f"[{position}/{len(planned)}] {name} seed {seed}: training", flush=True)
-        started = time.perf_counter()
-        result = train(name, corpus, features, size=size, seed=seed, out_dir=run_dir, verbose=0 if verbose < 2 else 2)
-        record = evaluate_trained(result, corpus, features, sets, run_dir)
-        record["wall_seconds"] = time.perf_counter() - started
-        RunFolder(run_dir).finish(record)
+        record = train_and_evaluate(name, seed, corpus, features, sets, size, run_dir, precision=precision,
+                                    verbose=0 if verbose < 2 else 2)
         write_report(out_dir)
         if verbose:
-            training = record["training"]
-            print(f"    R@1 {record['recall_at_k']['1']:.3f}  AUC {record['auc']['roc_auc']:.3f}  "
-                  f"mean cosine {record['embedding_spread']['mean_cosine']:.2f}  "
-                  f"{training['epochs_run']} epochs (best {training['best_epoch']}, "
-                  f"stopped by {training['stopped_by']})  {record['wall_seconds']:.0f} s", flush=True)
+            print(f"    {run_summary(record)}", flush=True)
 
-    timing_path = out_dir / "timing.json"
-    trained = list(dict.fromkeys(name for name, _ in planned))
-    if timing and not _timing_covers(timing_path, trained):
-        atomic_write_json(timing_path, measure_step_costs(trained, corpus, features, size, verbose=verbose))
+    finish_benchmark(out_dir, list(dict.fromkeys(name for name, _ in planned)), corpus, features, size,
+                     timing=timing, verbose=verbose, precision=precision)
     return write_report(out_dir)
+
+
+def train_and_evaluate(name: str, seed: int, corpus: Corpus, features, sets: EvaluationSets, size: Size,
+                       run_dir: Path, precision: str = "auto", verbose: int = 0) -> dict:
+    """One run of the grid: train, evaluate, write its folder with result.json last; return its record. The
+    serial grid and every Ray task call this, so the two compute the same thing."""
+    from mdrbench.train import train
+
+    started = time.perf_counter()
+    result = train(name, corpus, features, size=size, seed=seed, out_dir=run_dir, verbose=verbose,
+                   precision=precision)
+    record = evaluate_trained(result, corpus, features, sets, run_dir)
+    record["wall_seconds"] = time.perf_counter() - started
+    RunFolder(run_dir).finish(record)
+    return record
+
+
+def run_summary(record: dict) -> str:
+    """One line of a finished run: R@1, AUC, spread, epochs and what stopped it, wall seconds."""
+    training = record["training"]
+    return (f"R@1 {record['recall_at_k']['1']:.3f}  AUC {record['auc']['roc_auc']:.3f}  "
+            f"mean cosine {record['embedding_spread']['mean_cosine']:.2f}  "
+            f"{training['epochs_run']} epochs (best {training['best_epoch']}, "
+            f"stopped by {training['stopped_by']})  {record['wall_seconds']:.0f} s")
+
+
+def finish_benchmark(out_dir: Path, trained: list[str], corpus: Corpus, features, size: Size, timing: bool = True,
+                     verbose: int = 1, precision: str = "auto") -> None:
+    """After the grid: the interleaved step timing of every trained configuration, in this process, once. The
+    training-time ratio comes from here, on one machine, never from wall times of runs spread over nodes."""
+    timing_path = out_dir / "timing.json"
+    if timing and not _timing_covers(timing_path, trained):
+        atomic_write_json(timing_path, measure_step_costs(trained, corpus, features, size, verbose=verbose,
+                                                          precision=precision))
 
 
 def _timing_covers(path: Path, names: list[str]) -> bool:

@@ -121,6 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="train only shard I of N of the grid, into the same results folder (a Slurm job "
                             "array: one shard per task); then one call without --shard measures the step costs "
                             "and writes the whole report")
+    _ray_arguments(bench, "run")
+    bench.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
+                       help="training precision (auto: bf16 where the CPU or GPU computes it natively); on a "
+                            "cluster whose nodes differ, name one")
+    bench.add_argument("--plan", action="store_true",
+                       help="print the cost plan and stop: the runs, the measured seconds per step of each "
+                            "configuration, the expected epochs and the expected wall time serially and on N "
+                            "workers; nothing is trained")
 
     score = commands.add_parser(
         "score", help="score any audio embedding model (a HEAR 2021 module) on the study's tasks",
@@ -192,6 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="leave out files that cannot be decoded (listed) instead of stopping")
     embed.add_argument("--max-seconds", type=float, default=None, metavar="S",
                        help="seconds of each track kept, centred (default 30)")
+    _ray_arguments(embed, "task")
+    embed.add_argument("--tracks-per-task", type=_positive_int, default=None, metavar="N",
+                       help="with --ray: tracks per task (default 1000); each task writes one part, merged at "
+                            "the end")
 
     search = commands.add_parser(
         "search", help="query a trained run by example or by tag, in a sub-space, across corpora",
@@ -407,6 +419,28 @@ def _split_sizes(corpus) -> str:
     return ", ".join(f"{split} {len(corpus.split_indices(split))}" for split in SPLITS)
 
 
+def _ray_arguments(parser, unit: str) -> None:
+    parser.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                        help=f"one Ray task per {unit}: alone, a local Ray cluster on this machine; 'auto', the "
+                             f"cluster this node belongs to; HOST:PORT, a head node (needs the cluster extra: "
+                             f"pip install -e '.[cluster]'; see docs/cluster.md)")
+    parser.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+                        help=f"torch threads per {unit}, pinned (default: torch's own; with --ray, 4 or the largest "
+                             f"node's CPUs); the same count gives the same numbers serially and on Ray")
+    parser.add_argument("--ray-cpus", type=_positive_int, default=None, metavar="N",
+                        help="CPUs of the local Ray cluster (default: every core)")
+
+
+def _ray_address(args) -> str | None:
+    if args.ray is None:
+        if args.ray_cpus is not None:
+            raise CommandError("--ray-cpus sizes a local Ray cluster: add --ray.")
+        return None
+    if args.ray != "local" and args.ray_cpus is not None:
+        raise CommandError(f"--ray-cpus sizes a local Ray cluster, not the one at {args.ray}: leave it out.")
+    return args.ray
+
+
 def _check_splits(corpus, folder: Path | None, for_bench: bool) -> None:
     """A clear error when a split is too small for training (train, valid) or the evaluation (test)."""
     from mdrbench.sources.manifest import MIN_TRAIN_TRACKS, MIN_VALID_TRACKS, min_test_tracks
@@ -460,10 +494,28 @@ def _bench(args) -> None:
     human = None
     if args.dimsim is not None:
         human = _dimsim_triplets(args.dimsim, corpus)
+    address = _ray_address(args)
+    if address is not None and shard is not None:
+        raise CommandError("--ray and --shard are two ways to spread the grid (Ray schedules the runs; a Slurm "
+                           "array runs one shard per task): choose one.")
+    if args.plan:
+        from mdrbench.plan import plan_benchmark
+
+        print(plan_benchmark(size, configs=args.configs, seeds=args.seeds, corpus=corpus, results=out,
+                             threads=args.threads, precision=args.precision).text)
+        return
     # A live progress bar in a terminal; one line per epoch in logs (CI), where a bar is just noise.
     verbose = 1 if sys.stdout.isatty() else 2
-    results = run_benchmark(size=size, configs=args.configs, seeds=args.seeds, out_dir=out, corpus=corpus,
-                            verbose=verbose, human=human, shard=shard)
+    if address is not None:
+        from mdrbench.cluster import run_benchmark_ray
+
+        results = run_benchmark_ray(size=size, configs=args.configs, seeds=args.seeds, out_dir=out, corpus=corpus,
+                                    address=None if address == "local" else address, threads=args.threads,
+                                    local_cpus=args.ray_cpus, verbose=1, human=human, precision=args.precision)
+    else:
+        results = run_benchmark(size=size, configs=args.configs, seeds=args.seeds, out_dir=out, corpus=corpus,
+                                verbose=verbose, human=human, shard=shard, threads=args.threads,
+                                precision=args.precision)
     if len(results):
         print(markdown_table(compact(table1(results), TABLE1_DIGITS)[["time_ratio", "R@1", "R@8", "AUC", "converged"]]))
     print(f"report: {out / 'report.md'} and {out / 'report.html'}")
@@ -591,6 +643,11 @@ def _embed(args) -> None:
         raise CommandError(f"--out {args.out} is a folder; give a file name ending in .npz.")
     if args.max_seconds is not None and not args.max_seconds > 0:
         raise CommandError(f"--max-seconds must be a positive number of seconds, got {args.max_seconds}.")
+    address = _ray_address(args)
+    if address is not None:
+        return _embed_ray(args, address)
+    if args.tracks_per_task is not None:
+        raise CommandError("--tracks-per-task splits the work into Ray tasks: add --ray.")
     model, settings, vocabulary = load_run_model(args.run)
     if args.corpus is not None:
         from mdrbench.corpus import Corpus
@@ -609,8 +666,11 @@ def _embed(args) -> None:
                 raise CommandError("none of the --audio files can be read (listed above).")
         corpus, cache = audio_corpus(files, vocabulary), False
     rates = corpus.info.get("source", {}).get("rates") or {str(corpus.sample_rate): len(corpus)}
-    embedded = embed_corpus(model, corpus, frontend=settings, max_seconds=args.max_seconds, cache_dir=cache,
-                            progress=sys.stderr.isatty(), skip_errors=args.skip_errors)
+    from mdrbench.train import pinned_threads
+
+    with pinned_threads(args.threads):
+        embedded = embed_corpus(model, corpus, frontend=settings, max_seconds=args.max_seconds, cache_dir=cache,
+                                progress=sys.stderr.isatty(), skip_errors=args.skip_errors)
     save_embeddings(args.out, embedded, vocabulary, run=str(args.run.resolve()), config=model.config.name,
                     model_fingerprint=model_fingerprint(args.run), corpus=corpus.name,
                     source=str(args.corpus.resolve()) if args.corpus else [str(p.resolve()) for p in args.audio],
@@ -626,6 +686,30 @@ def _embed(args) -> None:
           + f" resampled to {settings.sample_rate} Hz; tag scores: {scored}")
     print(f"written {args.out} (track_ids, embeddings, tag_scores, tags, categories, meta; "
           f"numpy.load(path, allow_pickle=False))")
+
+
+def _embed_ray(args, address: str) -> None:
+    """`mdrbench embed --ray`: shards of the corpus's track list as Ray tasks, merged into the one .npz."""
+    import shutil
+
+    from mdrbench.cluster import EMBED_TRACKS_PER_TASK, embed_corpus_ray
+    from mdrbench.search import load_run_model, model_fingerprint, save_embeddings
+
+    if args.corpus is None:
+        raise CommandError("--ray embeds a corpus folder every worker reads: give --corpus DIR (for a few files, "
+                           "--audio without --ray is enough).")
+    model, settings, vocabulary = load_run_model(args.run)  # a clear error before any cluster starts
+    parts = args.out.with_name(args.out.stem + ".parts")
+    embedded, rate = embed_corpus_ray(args.run, args.corpus, parts, address=None if address == "local" else address,
+                                      threads=args.threads, local_cpus=args.ray_cpus,
+                                      tracks_per_task=args.tracks_per_task or EMBED_TRACKS_PER_TASK,
+                                      max_seconds=args.max_seconds, skip_errors=args.skip_errors)
+    save_embeddings(args.out, embedded, vocabulary, run=str(args.run.resolve()), config=model.config.name,
+                    model_fingerprint=model_fingerprint(args.run), corpus=args.corpus.name,
+                    source=str(args.corpus.resolve()), frontend=settings.to_dict(), max_seconds=args.max_seconds)
+    shutil.rmtree(parts)  # merged: the parts have done their work
+    print(f"embedded {len(embedded.track_ids)} tracks of {args.corpus.name!r} with {model.config.name} on Ray "
+          f"({rate:.1f} tracks/s over the cluster); written {args.out} (numpy.load(path, allow_pickle=False))")
 
 
 def _all_nan(values) -> bool:

@@ -843,6 +843,14 @@ def compute_features(corpus, settings: FrontendSettings | str = "compact", cache
     return _checked_skips(FeatureStore.load(cache_dir, key=key, verify=False), skip_errors, cache_dir)
 
 
+def cache_folder(corpus, settings: FrontendSettings | str = "compact", max_seconds: float | None = DEFAULT_MAX_SECONDS,
+                 offset: str | float = "centre") -> Path | None:
+    """Where :func:`compute_features` keeps this corpus's features by default (None for an in-memory corpus)."""
+    if corpus.root is None:
+        return None
+    return _default_cache_dir(Path(corpus.root), feature_key(corpus, resolve_frontend(settings), max_seconds, offset))
+
+
 def _default_cache_dir(root: Path, key: str) -> Path:
     """Beside a corpus folder mdrbench wrote (it has corpus.json); never inside someone's music folder (a
     folder read in place by :mod:`mdrbench.sources`), whose cache goes to ``$MDRBENCH_HOME/features``."""

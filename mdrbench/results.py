@@ -68,6 +68,21 @@ class UnreadableResult(MdrbenchError, ValueError):
     """A result.json that exists but cannot be used (corrupt, or written by another version)."""
 
 
+# What a result records of time and hardware, not of the model: two grids that computed the same runs (serial,
+# sharded or on Ray) agree on everything else, to the last digit, on one machine at one precision.
+TIMING_FIELDS = ("wall_seconds", "median_step_seconds", "seconds_per_epoch", "total_seconds", "cpu_seconds",
+                 "epoch_seconds")
+
+
+def without_timing(record):
+    """A result (or history) with its :data:`TIMING_FIELDS` removed at every depth, for comparing two grids."""
+    if isinstance(record, dict):
+        return {key: without_timing(value) for key, value in record.items() if key not in TIMING_FIELDS}
+    if isinstance(record, list):
+        return [without_timing(value) for value in record]
+    return record
+
+
 def read_result(run_dir: str | Path) -> dict | None:
     """A finished run's result; None when the run has not finished (no result.json).
 

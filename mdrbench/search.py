@@ -230,11 +230,7 @@ def embed_corpus(run_or_model, corpus: Corpus, features=None, *, frontend=None, 
         no tag head: its scores are the cosine to tag prototypes of the corpus's own training tracks when the
         corpus shares the model's vocabulary (in the tag's sub-space when disentangled), else NaN.
     """
-    from tqdm.auto import tqdm
-
-    from mdrbench.evaluate import EXCERPTS_PER_TRACK
     from mdrbench.features import DEFAULT_MAX_SECONDS, compute_features
-    from mdrbench.models import embed_and_tag_tracks
 
     model, settings, vocabulary = load_run_model(run_or_model)
     if frontend is not None:
@@ -248,20 +244,39 @@ def embed_corpus(run_or_model, corpus: Corpus, features=None, *, frontend=None, 
                           f"Fix: leave features=None to compute them at the model's front-end.")
     if len(features) != len(corpus):
         raise SearchError(f"features hold {len(features)} tracks but the corpus has {len(corpus)}.")
+    embeddings, logits = embed_features(model, features, batch_tracks, progress, label=corpus.name)
+    return finish_embeddings(model, corpus, vocabulary, embeddings, logits,
+                             [int(skipped["index"]) for skipped in features.skipped])
+
+
+def embed_features(model, features, batch_tracks: int = 256, progress: bool = False, label: str = ""
+                   ) -> tuple[np.ndarray, np.ndarray | None]:
+    """The model's track embeddings (n, D) float32 and head logits (n, n_tags) float32, or None for a model
+    without a tag head, of every track of a FeatureStore: each track the mean of the fixed excerpts."""
+    from tqdm.auto import tqdm
+
+    from mdrbench.evaluate import EXCERPTS_PER_TRACK
+    from mdrbench.models import embed_and_tag_tracks
+
     embeddings, logits = [], []
-    chunks = range(0, len(corpus), batch_tracks)
-    for start in tqdm(chunks, desc=f"embedding {corpus.name}", disable=not progress or len(chunks) < 2):
-        indices = np.arange(start, min(start + batch_tracks, len(corpus)))
+    chunks = range(0, len(features), batch_tracks)
+    for start in tqdm(chunks, desc=f"embedding {label}", disable=not progress or len(chunks) < 2):
+        indices = np.arange(start, min(start + batch_tracks, len(features)))
         tracks, _, track_logits = embed_and_tag_tracks(model, features, indices, EXCERPTS_PER_TRACK)
         embeddings.append(tracks)
         logits.append(track_logits)
     embeddings = np.concatenate(embeddings).astype(np.float32)
-    if logits[0] is not None:
-        scores = np.concatenate(logits).astype(np.float32)
-    else:
-        scores = _prototype_scores(model, embeddings, corpus, vocabulary)
+    return embeddings, None if logits[0] is None else np.concatenate(logits).astype(np.float32)
+
+
+def finish_embeddings(model, corpus: Corpus, vocabulary: TagVocabulary | None, embeddings: np.ndarray,
+                      logits: np.ndarray | None, skipped: list[int]) -> Embeddings:
+    """Tag scores (head logits, or prototypes of the corpus's train tracks for a triplet model), less the
+    undecodable tracks (indices into the corpus): the last stage of :func:`embed_corpus`, shared with the
+    sharded embedding of :mod:`mdrbench.cluster`, whose prototypes need every track at once."""
+    scores = logits if logits is not None else _prototype_scores(model, embeddings, corpus, vocabulary)
     keep = np.ones(len(corpus), dtype=bool)
-    keep[[int(skipped["index"]) for skipped in features.skipped]] = False  # undecodable: silence, not music
+    keep[list(skipped)] = False  # undecodable: silence, not music
     return Embeddings(corpus.track_ids[keep], embeddings[keep], scores[keep])
 
 

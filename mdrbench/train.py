@@ -19,6 +19,7 @@ is a collapsed space) is logged beside it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -329,6 +330,39 @@ def native_bf16() -> bool:
     except OSError:
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def pin_threads(threads: int | None) -> int:
+    """Set torch's intra-op threads, and those of the BLAS and OpenMP pools numpy and scikit-learn use, to
+    ``threads`` (None: leave them); return torch's count in force.
+
+    Why explicitly: the number of threads changes how a matrix product splits its sums, so two runs with the
+    same seed agree to the last bit only at the same count (in training, and in the evaluation's numpy and
+    scikit-learn products). A Ray worker starts with as many threads as its task asked CPUs, and a reused worker
+    keeps them; pinning at the start of every run (serial or on a worker) makes the count a setting, recorded
+    in each result's machine line.
+    """
+    if threads is not None:
+        if int(threads) < 1:
+            raise ValueError(f"threads must be at least 1, got {threads}.")
+        from threadpoolctl import threadpool_limits
+
+        torch.set_num_threads(int(threads))
+        threadpool_limits(limits=int(threads))
+    return torch.get_num_threads()
+
+
+@contextlib.contextmanager
+def pinned_threads(threads: int | None):
+    """:func:`pin_threads` for a block, then the previous counts again (a library call leaves no trace)."""
+    from threadpoolctl import threadpool_limits
+
+    previous = torch.get_num_threads()
+    with threadpool_limits(limits=None if threads is None else int(threads)):
+        try:
+            yield pin_threads(threads)
+        finally:
+            torch.set_num_threads(previous)
 
 
 def machine_description() -> str:
