@@ -6,9 +6,11 @@
     mdrbench corpus info corpora/ci
     mdrbench train proxy-norm-dis --corpus corpora/ci --out runs/proxy
     mdrbench bench --size default --configs all --seeds 3     (results in ~/.cache/mdrbench/results/default)
+    mdrbench bench --size default --plan                  (the cost plan: runs, s/step, epochs, wall time; no training)
+    mdrbench bench --size full --ray auto                 (one Ray task per run; --shard I/N for Slurm arrays)
     mdrbench report ~/.cache/mdrbench/results/default     (no folder: the shipped reference results, --out DIR)
     mdrbench reference                     (check the shipped reference results; --from FOLDER refreshes them)
-    mdrbench embed runs/proxy --corpus corpora/mine --out mine.npz      (or --audio a.mp3 b.flac ...)
+    mdrbench embed runs/proxy --corpus corpora/mine --out mine.npz      (or --audio a.mp3 b.flac ...; --ray)
     mdrbench search runs/proxy --query synth-000012 --subspace instrument       (the run's test tracks)
     mdrbench search runs/proxy --corpus corpora/mine --query my_song --database test -k 3
     mdrbench search runs/proxy --tag jazz --database corpora/mine

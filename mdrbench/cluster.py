@@ -482,6 +482,9 @@ def embed_corpus_ray(run_dir, corpus_dir, parts_dir, address: str | None = None,
     embeddings = np.concatenate([part[0] for part in read])
     logits = None if read[0][1] is None else np.concatenate([part[1] for part in read])
     skipped = np.concatenate([part[2] for part in read]).tolist()
-    embedded = finish_embeddings(model, corpus, vocabulary, embeddings, logits, skipped)
+    from mdrbench.train import pinned_threads
+
+    with pinned_threads(resources["num_cpus"]):  # the prototype products at the tasks' count, as serially
+        embedded = finish_embeddings(model, corpus, vocabulary, embeddings, logits, skipped)
     work = sum(job.stop - job.start for job in todo)
     return embedded, work / (time.perf_counter() - started) if work else float("nan")
