@@ -5,8 +5,11 @@ one process of two threads. What it projects for N GPUs is the cost plan's makes
 runs are independent: the grid's wall time on N workers is its longest-first schedule over N.
 
 Usage: python benchmarks/bench_cluster.py [--size ci] [--configs all] [--seeds 2] [--out /tmp/bench_cluster]
+           [--embed-size default --tracks-per-task 400] [--no-grid --run RUN_DIR]
 Each variant trains into its own fresh results folder (the corpus and its log-mels are cached once first).
 Prints one table of wall seconds; every grid's numbers are checked equal to the serial grid at the same threads.
+The embedding is measured on the --embed-size corpus (default: --size) with a run of the grid (or --run): on a
+corpus of a few hundred tracks the workers' start (importing torch and Keras, loading the model) dominates.
 """
 
 import mdrbench  # noqa: F401, I001  (first: sets KERAS_BACKEND=torch before keras is imported)
@@ -49,6 +52,9 @@ def main():
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--tracks-per-task", type=int, default=40)
     parser.add_argument("--out", type=Path, default=Path("/tmp/bench_cluster"))
+    parser.add_argument("--embed-size", default=None, help="the corpus to embed (default: --size)")
+    parser.add_argument("--no-grid", action="store_true", help="only the embedding (then give --run)")
+    parser.add_argument("--run", type=Path, default=None, help="the run folder to embed with")
     args = parser.parse_args()
 
     from mdrbench import cluster
@@ -60,24 +66,26 @@ def main():
 
     corpus = ensure_corpus(get_size(args.size), progress=False)
     compute_features(corpus, FRONTENDS[get_size(args.size).frontend], progress=False)
-    rows = {}
+    rows, equal = {}, {}
     assert cluster.connect(None, local_cpus=2)  # one local cluster for every Ray variant: its start is not work
     try:
-        for kind, threads in (("serial", 2), ("serial", 1), ("ray", 1), ("ray", 2)):
-            folder = args.out / f"{kind}-{threads}"
-            rows[f"grid {kind}, {threads} thread(s) per run"] = {"wall_s": round(grid(kind, threads, folder, args), 1)}
-        equal = {f"ray-{t} = serial-{t}": same_numbers(args.out / f"serial-{t}", args.out / f"ray-{t}") for t in (1, 2)}
-        run = args.out / "ray-1" / "runs" / "proxy-norm-dis" / "seed0"
-        with pinned_threads(1):
-            start = time.perf_counter()
-            serial = embed_corpus(run, corpus, cache_dir=False)
-            rows["embed serial, 1 thread"] = {"tracks_per_s": round(len(corpus) / (time.perf_counter() - start), 1)}
-        with pinned_threads(2):
-            start = time.perf_counter()
-            embed_corpus(run, corpus, cache_dir=False)
-            rows["embed serial, 2 threads"] = {"tracks_per_s": round(len(corpus) / (time.perf_counter() - start), 1)}
+        if not args.no_grid:
+            for kind, threads in (("serial", 2), ("serial", 1), ("ray", 1), ("ray", 2)):
+                folder = args.out / f"{kind}-{threads}"
+                rows[f"grid {kind}, {threads} thread(s) per run"] = {
+                    "wall_s": round(grid(kind, threads, folder, args), 1)}
+            equal = {f"ray-{t} = serial-{t}": same_numbers(args.out / f"serial-{t}", args.out / f"ray-{t}")
+                     for t in (1, 2)}
     finally:
         cluster.disconnect(True)
+    run = args.run or args.out / "ray-1" / "runs" / "proxy-norm-dis" / "seed0"
+    corpus = ensure_corpus(get_size(args.embed_size or args.size), progress=False)
+    for threads in (1, 2):
+        with pinned_threads(threads):
+            start = time.perf_counter()
+            serial = embed_corpus(run, corpus, cache_dir=False)
+            rows[f"embed serial, {threads} thread(s)"] = {
+                "tracks_per_s": round(len(corpus) / (time.perf_counter() - start), 1)}
     for workers in (1, 2):  # a local cluster of `workers` CPUs, one thread per task
         parts = args.out / f"parts-{workers}"
         shutil.rmtree(parts, ignore_errors=True)
@@ -85,7 +93,8 @@ def main():
                                                   tracks_per_task=args.tracks_per_task, verbose=0)
         equal[f"embed ray {workers} = serial"] = bool(np.array_equal(embedded.embeddings, serial.embeddings))
         rows[f"embed ray, {workers} worker(s) of 1 thread"] = {"tracks_per_s": round(rate, 1)}
-    print(json.dumps({"size": args.size, "configs": args.configs, "seeds": args.seeds, "tracks": len(corpus),
+    print(json.dumps({"size": args.size, "configs": args.configs, "seeds": args.seeds,
+                      "embedded": f"{len(corpus)} tracks of {corpus.name}, {args.tracks_per_task} per task",
                       "rows": rows, "equal": equal}, indent=1))
 
 

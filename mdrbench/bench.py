@@ -202,7 +202,28 @@ def shard_runs(planned: list[tuple[str, int]], index: int, count: int) -> list[t
 def prepare_benchmark(size: Size, out_dir: Path, seeds: list[int], corpus: Corpus | None = None, corpus_seed: int = 0,
                       human: pd.DataFrame | None = None, progress: bool = True, verbose: int = 1):
     """Everything before the grid, done once: the corpus and its feature cache (built or validated), the results
-    folder's manifest, the evaluation sets, the vocabulary and the baselines. Returns (corpus, features, sets)."""
+    folder's manifest, the evaluation sets, the vocabulary and the baselines. Returns (corpus, features, sets).
+
+    It holds a lock in the results folder (``.prepare.lock``) meanwhile, so the shards of one Slurm array, started
+    together, build the corpus and its features once: the first prepares, the others wait and then find it all
+    cached and validated."""
+    from filelock import FileLock, Timeout
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(out_dir / ".prepare.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if verbose:
+            print(f"waiting: another mdrbench is preparing {out_dir} (corpus, features, baselines)", flush=True)
+        lock.acquire()
+    try:
+        return _prepare(size, out_dir, seeds, corpus, corpus_seed, human, progress, verbose)
+    finally:
+        lock.release()
+
+
+def _prepare(size: Size, out_dir: Path, seeds: list[int], corpus, corpus_seed, human, progress, verbose):
     from mdrbench.features import FRONTENDS, compute_features
 
     if corpus is None:

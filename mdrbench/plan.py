@@ -5,9 +5,9 @@ here (:func:`mdrbench.bench.measure_step_costs`, a few interleaved steps), and m
 
     seconds of a run = expected epochs x steps per epoch x seconds per step x overhead
 
-- **expected epochs**: from stored runs of the same size and configuration (the results folder, and the
-  reference bundle of the size) as their median and range; where there are none, the range the schedule
-  allows, from its shortest possible run (:func:`shortest_run`) to the epoch cap.
+- **expected epochs**: from stored runs of the same size and configuration (the results folder, the size's
+  default results folder and its reference bundle) as their median and range; where there are none, the range
+  the schedule allows, from its shortest possible run (:func:`shortest_run`) to the epoch cap.
 - **overhead**: what a run spends beyond its training steps (validation every epoch, the evaluation at the
   end), as the ratio of measured run wall time to its training steps in the stored runs, per objective;
   without stored runs, those of the reference bundle.
@@ -161,7 +161,8 @@ def plan_benchmark(size: str | Size = "default", configs="all", seeds=None, corp
     Args:
         size, configs, seeds, corpus: as :func:`mdrbench.bench.run_benchmark`.
         results: the results folder the grid would write (its finished runs inform the epochs and are
-            left out of the plan: a resumed grid does not redo them).
+            left out of the plan: a resumed grid does not redo them). The size's default results folder and
+            its reference bundle inform the epochs too.
         threads: torch threads while timing, as the grid would train (pinned).
     """
     from mdrbench.bench import config_names, load_result, measure_step_costs, planned_runs, run_folder, seed_numbers
@@ -183,7 +184,11 @@ def plan_benchmark(size: str | Size = "default", configs="all", seeds=None, corp
         costs = measure_step_costs(names, corpus, features, size, rounds=PLAN_ROUNDS, steps=PLAN_STEPS,
                                    verbose=verbose, precision=precision) if names else {}
         machine = machine_description()
-    stored = stored_runs([results, reference_folder(size.name)], size.name)
+    from mdrbench.paths import results_dir
+
+    folders = dict.fromkeys(Path(folder).resolve() for folder in (results, results_dir(size.name),
+                                                                   reference_folder(size.name)) if folder is not None)
+    stored = stored_runs(list(folders), size.name)
     if not runs:
         return Plan(pd.DataFrame(), (0.0, 0.0, 0.0), {n: 0.0 for n in workers},
                     f"nothing to plan: every run of the grid is finished in {results}.")

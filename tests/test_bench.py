@@ -10,6 +10,7 @@ from mdrbench import bench
 from mdrbench.evaluate import EXCERPTS_PER_TRACK, sample_track_triplets
 from mdrbench.features import fixed_excerpt_starts
 from mdrbench.report import collect_results, table3
+from mdrbench.results import without_timing
 from mdrbench.sizes import get_size, with_overrides
 from mdrbench.synth import synthesize
 
@@ -128,7 +129,7 @@ def test_shards_are_disjoint_cover_the_grid_and_are_fixed_by_it():
             bench.parse_shard(bad)
 
 
-def test_a_sharded_grid_trains_each_run_once_and_the_last_call_only_assembles(tiny, monkeypatch):
+def test_a_sharded_grid_trains_each_run_once_and_the_last_call_only_assembles(tiny, finished, monkeypatch):
     folder, corpus, size = tiny
     out = folder / "sharded"
     real_train, trained = mdrbench.train.train, []
@@ -149,6 +150,12 @@ def test_a_sharded_grid_trains_each_run_once_and_the_last_call_only_assembles(ti
     assert sorted(trained) == ["proxy-norm-full", "triplet-norm-dis"]  # nothing retrained
     assert {"proxy-norm-full", "triplet-norm-dis"} <= set(results[results["kind"] == "model"]["config"])
     assert (out / "timing.json").exists()
+    serial = finished[0]  # the same runs trained by one unsharded call: the same numbers
+    for name in ("proxy-norm-full", "triplet-norm-dis"):
+        got, expected = (bench.load_result(bench.run_folder(where, name, 0)) for where in (out, serial))
+        assert without_timing(got) == without_timing(expected), name
+        np.testing.assert_array_equal(bench.load_run(out, name).test_embeddings,
+                                      bench.load_run(serial, name).test_embeddings)
 
 
 def test_results_folder_of_another_benchmark_is_refused(tiny):
@@ -197,3 +204,26 @@ def test_stored_evidence_gives_each_run_its_own_numbers_back(finished):
         if record.get("disentanglement") and "genre" in record["disentanglement"]:
             assert replicates(evidence, PROBE_COLUMN, ones)[0] == pytest.approx(
                 probe_selectivity(record["disentanglement"]))
+
+
+def test_a_second_preparer_of_one_results_folder_waits_for_the_first(tiny, capsys):
+    """Shards of a Slurm array started together: one builds the corpus, features and baselines, the rest wait."""
+    import threading
+    import time
+
+    from filelock import FileLock
+
+    folder, corpus, size = tiny
+    out = folder / "locked"
+    out.mkdir()
+    held = FileLock(out / ".prepare.lock")
+    held.acquire()  # as if another shard were preparing
+    worker = threading.Thread(target=bench.prepare_benchmark, args=(size, out, [0], corpus),
+                              kwargs={"progress": False, "verbose": 1})
+    worker.start()
+    time.sleep(1.0)
+    assert worker.is_alive() and not (out / "benchmark.json").exists()
+    held.release()
+    worker.join(timeout=120)
+    assert not worker.is_alive() and (out / "benchmark.json").exists()
+    assert "waiting: another mdrbench is preparing" in capsys.readouterr().out
