@@ -181,3 +181,23 @@ def test_a_wrong_ray_address_is_one_line_with_the_fix(address, expected, tmp_pat
                    "--out", tmp_path / "out")
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().count("\n") == 0 and expected in done.stderr and "Fix:" in done.stderr
+
+
+@pytest.mark.parametrize("args, expected", [
+    (("bench", "--size", "ci", "--ray", "--shard", "1/2"), "choose one"),
+    (("bench", "--size", "ci", "--ray-cpus", "2"), "add --ray"),
+    (("embed", "run", "--audio", "a.wav", "--out", "a.npz", "--ray"), "give --corpus DIR"),
+    (("embed", "run", "--corpus", "c", "--out", "a.npz", "--tracks-per-task", "5"), "add --ray"),
+])
+def test_cluster_options_that_do_not_go_together_are_one_line(args, expected):
+    done = run_cli(*args)
+    assert done.returncode == 2 and done.stderr.strip().count("\n") == 0 and expected in done.stderr, done.stderr
+
+
+def test_mdrbench_bench_plan_prints_the_plan_and_trains_nothing(tmp_path):
+    done = run_cli("bench", "--size", "ci", "--configs", "proxy-norm-dis,triplet-norm-dis", "--seeds", "2", "--plan",
+                   "--threads", "1", "--out", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    assert "cost plan: size ci" in done.stdout and "| proxy-norm-dis | 2 |" in done.stdout
+    assert "on N workers like this machine: 1:" in done.stdout and "1 threads" in done.stdout
+    assert not (tmp_path / "out" / "runs").exists()
