@@ -34,6 +34,7 @@ from mdrbench.errors import MdrbenchError
 
 RETRIES = 2  # re-runs of a task whose worker died (not of a task that raised: that is a bug to report)
 DEFAULT_THREADS = 4  # CPU threads per task on a CPU cluster (capped by the largest node)
+HEARTBEAT_SECONDS = 300  # a progress line at least this often while runs hours long are in flight
 EMBED_TRACKS_PER_TASK = 1000  # tracks per embedding task: minutes of work, few enough parts to merge
 SHARED_FOLDER_FIX = ("Fix: put the corpus, its feature cache and the results on a filesystem every node mounts at "
                      "the same path (e.g. MDRBENCH_HOME=/shared/mdrbench and --out /shared/results), then rerun.")
@@ -165,7 +166,8 @@ def run_tasks(function, jobs: list, labels: list[str], resources: dict, attempts
 
     A task whose worker died is retried up to :data:`RETRIES` times (and reported); a task that raised is not
     retried (the same inputs raise again) and its error becomes one line. ``on_done(job, value)`` runs on the
-    driver as each task finishes; progress prints done / in flight / failed.
+    driver as each task finishes; progress prints done / in flight / failed as each task ends, and at least every
+    :data:`HEARTBEAT_SECONDS` while none does.
     """
     ray = require_ray()
     attempts_dir.mkdir(parents=True, exist_ok=True)
@@ -175,9 +177,15 @@ def run_tasks(function, jobs: list, labels: list[str], resources: dict, attempts
     shared_refs = tuple(ray.put(value) for value in shared)
     pending = {remote.remote(function, label, str(attempts_dir), job, *shared_refs): (job, label)
                for job, label in zip(jobs, labels, strict=True)}
-    done, failures, total = 0, [], len(jobs)
+    done, failures, total, started = 0, [], len(jobs), time.monotonic()
     while pending:
-        (ref,), _ = ray.wait(list(pending), num_returns=1)
+        ready, _ = ray.wait(list(pending), num_returns=1, timeout=HEARTBEAT_SECONDS)
+        if not ready:
+            if verbose:
+                print(f"[{what}: {done} done, {len(pending)} in flight or queued, {len(failures)} failed, of {total}] "
+                      f"working, {(time.monotonic() - started) / 60:.0f} min so far", flush=True)
+            continue
+        ref = ready[0]
         job, label = pending.pop(ref)
         tries = attempts(attempts_dir, label)
         retried = f" (after {tries - 1} retr{'y' if tries == 2 else 'ies'}: its worker died)" if tries > 1 else ""

@@ -125,6 +125,19 @@ def test_a_dead_worker_is_retried_and_reported_and_retries_are_bounded(local_ray
     assert "retries exhausted" in failures[0].cause
 
 
+def test_progress_shows_while_a_long_task_is_in_flight(local_ray, tmp_path, capsys, monkeypatch):
+    def _slow(seconds):
+        import time
+
+        time.sleep(seconds)
+        return "slept"
+
+    monkeypatch.setattr(cluster, "HEARTBEAT_SECONDS", 0.5)
+    assert cluster.run_tasks(_slow, [3.0], ["slow"], {"num_cpus": 1, "num_gpus": 0}, tmp_path / "attempts") == []
+    out = capsys.readouterr().out
+    assert "[runs: 0 done, 1 in flight or queued, 0 failed, of 1] working" in out and "slow: done" in out
+
+
 def test_a_worker_without_the_shared_folder_names_it_and_the_fix(local_ray, tmp_path):
     job = cluster.EmbedJob(str(tmp_path / "no-run"), "x", str(tmp_path / "no-corpus"), "y", 0, 1,
                            str(tmp_path / "part.npz"), 1, None, False)
