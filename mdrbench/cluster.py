@@ -449,6 +449,7 @@ def embed_corpus_ray(run_dir, corpus_dir, parts_dir, address: str | None = None,
     """
     from mdrbench.corpus import Corpus
     from mdrbench.search import finish_embeddings, load_run_model, model_fingerprint
+    from mdrbench.train import pinned_threads
 
     run_dir, corpus_dir, parts_dir = Path(run_dir).resolve(), Path(corpus_dir).resolve(), Path(parts_dir).resolve()
     if tracks_per_task < 1:
@@ -490,8 +491,6 @@ def embed_corpus_ray(run_dir, corpus_dir, parts_dir, address: str | None = None,
     embeddings = np.concatenate([part[0] for part in read])
     logits = None if read[0][1] is None else np.concatenate([part[1] for part in read])
     skipped = np.concatenate([part[2] for part in read]).tolist()
-    from mdrbench.train import pinned_threads
-
     with pinned_threads(resources["num_cpus"]):  # the prototype products at the tasks' count, as serially
         embedded = finish_embeddings(model, corpus, vocabulary, embeddings, logits, skipped)
     work = sum(job.stop - job.start for job in todo)
